@@ -1,0 +1,235 @@
+// Package bench is ipcbench's measuring engine.
+//
+// A Scenario is a workload with every parameter fixed. Its Run method does
+// its own setup, then loops `for b.Loop() { op }`, then tears down; the B
+// owns all timing, as testing.B.Loop does: an untimed warmup that also
+// estimates the cost of one operation, then timed samples, each a batch of
+// N operations between two clock reads, until the median's 95% confidence
+// interval is narrow enough (adaptive stop), bounded by a time budget and
+// a minimum sample count. Where one operation is long enough that two clock
+// reads do not distort it, each operation is also timed on its own into an
+// HDR histogram for percentiles.
+//
+// Around the timed region the engine takes rusage deltas (this process,
+// reaped children, and tracked live children) and /proc/stat, so every
+// result carries its CPU cost per operation and a warning when other
+// processes took a share of the CPUs while it was measured (the load guard).
+//
+// Child processes are this same binary re-executed in a named role
+// (Command in the parent, RunChild first thing in main and TestMain).
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"time"
+
+	"github.com/ipcbench/ipcbench/results"
+)
+
+// Scenario is one benchmark: a workload with every parameter fixed.
+type Scenario interface {
+	// Name is "Base/key=value/...", e.g. "RoundTrip/transport=unix/size=64/mode=raw".
+	Name() string
+	// Run sets up, loops `for b.Loop() { op }`, and tears down.
+	Run(ctx context.Context, b *B) error
+}
+
+// Skipper is implemented by scenarios that can tell, before running, that
+// they cannot or must not run here (e.g. busy polling on one core).
+type Skipper interface {
+	SkipReason() string
+}
+
+// Config controls sampling. Its zero value means the defaults; Run copies
+// it and never mutates the caller's value.
+type Config struct {
+	Budget        time.Duration // time for timed samples per benchmark (default 2s)
+	Warmup        time.Duration // untimed warmup (default Budget/10, at most 200ms)
+	SampleTime    time.Duration // target duration of one sample batch (default 10ms)
+	MinSamples    int           // samples taken before the adaptive stop may end (default 10)
+	MaxSamples    int           // hard cap on samples (default 2000)
+	TargetCIWidth float64       // stop when (ci95_high-ci95_low)/median <= this (default 0.02)
+	// PerOpThreshold: operations estimated at least this long are also timed
+	// one by one (default 100 × the measured clock-read cost, at least 2µs).
+	PerOpThreshold time.Duration
+	// TimerOverhead is the measured cost of one clock read (MeasureTimerOverhead);
+	// 0 means measure it once on first use.
+	TimerOverhead time.Duration
+	// LoadWarnShare: warn when others used more than this share of the allowed CPUs (default 0.10).
+	LoadWarnShare float64
+	// Labels are added to the pprof labels of everything measured.
+	Labels map[string]string
+	// Hooks run around the timed region (profilers): Start just before the
+	// first timed batch, Stop right after the last.
+	Hooks []Hook
+}
+
+// Hook is started just before the first timed sample and stopped right after
+// the last one, e.g. to profile only the timed region.
+type Hook interface {
+	Start(name string) error
+	Stop(name string, b *results.Benchmark) error
+}
+
+func (c Config) withDefaults() Config {
+	if c.Budget <= 0 {
+		c.Budget = 2 * time.Second
+	}
+	if c.Warmup <= 0 {
+		c.Warmup = min(c.Budget/10, 200*time.Millisecond)
+	}
+	if c.SampleTime <= 0 {
+		c.SampleTime = 10 * time.Millisecond
+	}
+	if c.MinSamples <= 0 {
+		c.MinSamples = 10
+	}
+	if c.MaxSamples <= 0 {
+		c.MaxSamples = 2000
+	}
+	if c.MaxSamples < c.MinSamples {
+		c.MaxSamples = c.MinSamples
+	}
+	if c.TargetCIWidth <= 0 {
+		c.TargetCIWidth = 0.02
+	}
+	if c.TimerOverhead <= 0 {
+		c.TimerOverhead = TimerOverhead()
+	}
+	if c.PerOpThreshold <= 0 {
+		c.PerOpThreshold = max(100*c.TimerOverhead, 2*time.Microsecond)
+	}
+	if c.LoadWarnShare <= 0 {
+		c.LoadWarnShare = 0.10
+	}
+	return c
+}
+
+// Defaults returns cfg with every zero field replaced by its default.
+func (c Config) Defaults() Config { return c.withDefaults() }
+
+// Run runs one scenario and returns its result. A failing scenario is not an
+// error of Run: the returned Benchmark carries the reason in Error. Run
+// returns an error only when ctx was cancelled.
+func Run(ctx context.Context, s Scenario, cfg Config) (results.Benchmark, error) {
+	cfg = cfg.withDefaults()
+	name := s.Name()
+	base, params := ParseName(name)
+	res := results.Benchmark{Name: name, Scenario: base, Params: params, Unit: "ns/op"}
+	if sk, ok := s.(Skipper); ok {
+		if why := sk.SkipReason(); why != "" {
+			res.Skipped = why
+			return res, nil
+		}
+	}
+	b := newB(ctx, cfg, name)
+	t0 := time.Now()
+	labels := []string{"scenario", base}
+	keys := append([]string(nil), sortedKeys(params)...)
+	for _, k := range keys {
+		labels = append(labels, k, params[k])
+	}
+	for _, k := range sortedKeys(cfg.Labels) {
+		labels = append(labels, k, cfg.Labels[k])
+	}
+	var runErr error
+	pprof.Do(ctx, pprof.Labels(labels...), func(ctx context.Context) {
+		b.ctx = ctx
+		runErr = safeRun(ctx, s, b)
+	})
+	b.finish(runErr)
+	res = b.result(res)
+	if pr, ok := s.(ParamsReporter); ok {
+		for k, v := range pr.ExtraParams() {
+			res.Params[k] = v
+		}
+	}
+	res.DurationNS = time.Since(t0).Nanoseconds()
+	if ctx.Err() != nil {
+		if res.Error == "" {
+			res.Error = "interrupted: " + ctx.Err().Error()
+		}
+		return res, ctx.Err()
+	}
+	return res, nil
+}
+
+// safeRun turns a panic in a scenario into that benchmark's failure rather
+// than the end of the whole run.
+func safeRun(ctx context.Context, s Scenario, b *B) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return s.Run(ctx, b)
+}
+
+// ParamsReporter is implemented by scenarios with parameters that do not
+// belong in the name (a full command line, say).
+type ParamsReporter interface {
+	ExtraParams() map[string]string
+}
+
+// ErrNoSamples is recorded when a scenario returned without timing anything.
+var ErrNoSamples = errors.New("scenario took no samples")
+
+func sortedKeys(m map[string]string) []string {
+	ks := make([]string, 0, len(m))
+	for k := range maps.Keys(m) {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return ks
+}
+
+// ParseName splits "Base/k=v/k2=v2" into its base and parameters.
+func ParseName(name string) (string, map[string]string) {
+	params := map[string]string{}
+	base := name
+	for i, part := range splitSlash(name) {
+		if i == 0 {
+			base = part
+			continue
+		}
+		for j := 0; j < len(part); j++ {
+			if part[j] == '=' {
+				params[part[:j]] = part[j+1:]
+				break
+			}
+		}
+	}
+	return base, params
+}
+
+func splitSlash(s string) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] == '/' {
+			out = append(out, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, s[start:])
+}
+
+// SetGOMAXPROCS sets GOMAXPROCS explicitly (n <= 0: the number of allowed
+// CPUs). Setting it explicitly also stops the runtime from changing it when
+// threads are later pinned (MEASURING.md pitfall 5).
+func SetGOMAXPROCS(n int) int {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+		if cpus, err := AllowedCPUs(); err == nil && len(cpus) > 0 {
+			n = len(cpus)
+		}
+	}
+	runtime.GOMAXPROCS(n)
+	return n
+}

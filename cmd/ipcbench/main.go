@@ -1,0 +1,29 @@
+// Command ipcbench benchmarks process creation, child output collection and
+// inter-process communication on Linux. See README.md.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/ipcbench/ipcbench/bench"
+	"github.com/ipcbench/ipcbench/scenarios"
+)
+
+func main() {
+	// The binary is its own child: this must come first (bench.RunChild).
+	if err, isChild := bench.RunChild(scenarios.Roles()); isChild {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}

@@ -1,0 +1,320 @@
+// Package report renders saved runs: statistical tables (text, markdown,
+// csv), the JSON document and the Go benchmark format. A Format is a small
+// function over a results.Set; report never imports the engine, so every
+// format works on a saved run as well as on a fresh one.
+package report
+
+import (
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/ipcbench/ipcbench/results"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+)
+
+// Format renders a set.
+type Format func(w io.Writer, s *results.Set) error
+
+// Formats maps --format names to renderers.
+var Formats = map[string]Format{
+	"text":     Text,
+	"markdown": Markdown,
+	"csv":      CSV,
+	"json":     JSON,
+	"bench":    Bench,
+}
+
+// FormatNames lists the accepted --format values.
+func FormatNames() []string {
+	n := make([]string, 0, len(Formats))
+	for k := range Formats {
+		n = append(n, k)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// Lookup returns the named format or an error listing the accepted ones.
+func Lookup(name string) (Format, error) {
+	f, ok := Formats[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown format %q (accepted: %s)", name, strings.Join(FormatNames(), ", "))
+	}
+	return f, nil
+}
+
+// JSON writes the results document.
+func JSON(w io.Writer, s *results.Set) error { return results.Encode(w, s) }
+
+// Bench writes the Go benchmark format (benchstat reads it).
+func Bench(w io.Writer, s *results.Set) error { return results.WriteBench(w, s) }
+
+// Text writes an aligned table with humanised units, then notes.
+func Text(w io.Writer, s *results.Set) error { return table(w, s, false) }
+
+// Markdown writes the same table as GitHub markdown.
+func Markdown(w io.Writer, s *results.Set) error { return table(w, s, true) }
+
+var columns = []string{"benchmark", "n", "median", "95% CI", "p50", "p90", "p99", "p99.9", "ops/s", "MB/s", "cpu/op", "csw/op"}
+
+func table(w io.Writer, s *results.Set, md bool) error {
+	fmt.Fprintf(w, "ipcbench run %s  %s  %s  %d CPUs  %s\n", s.RunID, s.Env.CPUModel, strings.Fields(s.Env.Kernel + " ")[0], len(s.Env.AllowedCPUs), s.Env.GoVersion)
+	if md {
+		fmt.Fprintln(w)
+	}
+	opts := []tablewriter.Option{
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
+		tablewriter.WithHeaderAlignment(tw.AlignRight),
+		tablewriter.WithRowAlignment(tw.AlignRight),
+	}
+	if md {
+		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
+	} else {
+		opts = append(opts, tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+			Borders: tw.BorderNone,
+			Symbols: tw.NewSymbols(tw.StyleNone),
+			Settings: tw.Settings{
+				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off, ShowHeader: tw.Off},
+				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
+			},
+		})))
+	}
+	t := tablewriter.NewTable(w, opts...)
+	t.Header(anySlice(columns)...)
+	var notes []string
+	for i := range s.Benchmarks {
+		b := &s.Benchmarks[i]
+		switch {
+		case b.Skipped != "":
+			notes = append(notes, fmt.Sprintf("skipped %s: %s", b.Name, b.Skipped))
+			continue
+		case b.Error != "" && len(b.Samples) == 0:
+			notes = append(notes, fmt.Sprintf("FAILED  %s: %s", b.Name, b.Error))
+			continue
+		case b.Error != "":
+			notes = append(notes, fmt.Sprintf("FAILED  %s (partial figures shown): %s", b.Name, b.Error))
+		}
+		if err := t.Append(anySlice(row(b))...); err != nil {
+			return fmt.Errorf("report: table: %w", err)
+		}
+		for _, name := range sortedDists(b.Distributions) {
+			d := b.Distributions[name]
+			r := []string{"  " + name, strconv.Itoa(d.N), Dur(d.Median), "", Dur(d.P50), Dur(d.P90), Dur(d.P99), Dur(d.P999), "", "", "", ""}
+			if err := t.Append(anySlice(r)...); err != nil {
+				return fmt.Errorf("report: table: %w", err)
+			}
+		}
+		for _, wn := range b.Warnings {
+			notes = append(notes, fmt.Sprintf("warning %s: %s", b.Name, wn))
+		}
+	}
+	if err := t.Render(); err != nil {
+		return fmt.Errorf("report: table: %w", err)
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range notes {
+			if md {
+				fmt.Fprintf(w, "- %s\n", n)
+			} else {
+				fmt.Fprintln(w, n)
+			}
+		}
+	}
+	fmt.Fprintln(w)
+	legend := "median: of batch means, with its 95% CI; p50..p99.9: per-op where marked *, else of batch means; cpu/op: user+sys of parent and children; csw/op: context switches (voluntary+involuntary)"
+	if md {
+		fmt.Fprintf(w, "_%s_\n", legend)
+	} else {
+		fmt.Fprintln(w, legend)
+	}
+	return nil
+}
+
+func sortedDists(m map[string]results.Summary) []string {
+	// Phase order where known, then alphabetical.
+	order := map[string]int{"started": 0, "ready": 1, "first_byte": 2}
+	var n []string
+	for k := range m {
+		n = append(n, k)
+	}
+	sort.Slice(n, func(i, j int) bool {
+		oi, iok := order[n[i]]
+		oj, jok := order[n[j]]
+		if iok && jok {
+			return oi < oj
+		}
+		if iok != jok {
+			return iok
+		}
+		return n[i] < n[j]
+	})
+	return n
+}
+
+func row(b *results.Benchmark) []string {
+	m := b.Summary
+	ci := ""
+	if m.CI95High > 0 && m.Median > 0 {
+		ci = fmt.Sprintf("±%.1f%%", 50*(m.CI95High-m.CI95Low)/m.Median)
+	}
+	mark := ""
+	if b.PercentileSource == "per-op" {
+		mark = "*"
+	}
+	mbs := ""
+	if v, ok := b.Metrics["MB/s"]; ok {
+		mbs = fmt.Sprintf("%.0f", v)
+	}
+	ops := ""
+	if v, ok := b.Metrics["ops/s"]; ok {
+		ops = Count(v)
+	}
+	cpu := b.Metrics["parent_user_ns/op"] + b.Metrics["parent_sys_ns/op"] + b.Metrics["child_user_ns/op"] + b.Metrics["child_sys_ns/op"]
+	csw := b.Metrics["parent_vcsw/op"] + b.Metrics["parent_ivcsw/op"] + b.Metrics["child_vcsw/op"] + b.Metrics["child_ivcsw/op"]
+	cswS := ""
+	if _, ok := b.Metrics["parent_vcsw/op"]; ok {
+		cswS = strconv.FormatFloat(csw, 'f', 2, 64)
+	}
+	cpuS := ""
+	if _, ok := b.Metrics["parent_user_ns/op"]; ok {
+		cpuS = Dur(cpu)
+	}
+	return []string{b.Name, strconv.Itoa(m.N), Dur(m.Median), ci, Dur(m.P50) + mark, Dur(m.P90) + mark, Dur(m.P99) + mark, Dur(m.P999) + mark, ops, mbs, cpuS, cswS}
+}
+
+func anySlice(s []string) []any {
+	out := make([]any, len(s))
+	for i, v := range s {
+		out[i] = v
+	}
+	return out
+}
+
+// Dur humanises nanoseconds: 423ns, 4.23µs, 1.23ms, 1.23s.
+func Dur(ns float64) string {
+	a := math.Abs(ns)
+	switch {
+	case ns == 0:
+		return "0"
+	case a < 1e3:
+		return trim3(ns) + "ns"
+	case a < 1e6:
+		return trim3(ns/1e3) + "µs"
+	case a < 1e9:
+		return trim3(ns/1e6) + "ms"
+	default:
+		return trim3(ns/1e9) + "s"
+	}
+}
+
+// trim3 prints three significant figures.
+func trim3(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		return strconv.FormatFloat(v, 'f', 2, 64)
+	}
+}
+
+// Count humanises a rate: 1234 → 1.23k.
+func Count(v float64) string {
+	switch {
+	case v >= 1e9:
+		return trim3(v/1e9) + "G"
+	case v >= 1e6:
+		return trim3(v/1e6) + "M"
+	case v >= 1e3:
+		return trim3(v/1e3) + "k"
+	default:
+		return trim3(v)
+	}
+}
+
+// CSV writes one row per benchmark with raw numbers (ns) for spreadsheets.
+func CSV(w io.Writer, s *results.Set) error {
+	cw := csv.NewWriter(w)
+	metricKeys := map[string]bool{}
+	for _, b := range s.Benchmarks {
+		for k := range b.Metrics {
+			metricKeys[k] = true
+		}
+	}
+	var mk []string
+	for k := range metricKeys {
+		mk = append(mk, k)
+	}
+	sort.Strings(mk)
+	head := []string{"name", "scenario", "status", "n", "median_ns", "ci95_low_ns", "ci95_high_ns", "mean_ns", "stddev_ns", "min_ns", "max_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "percentile_source", "iterations"}
+	head = append(head, mk...)
+	head = append(head, "warnings", "error")
+	if err := cw.Write(head); err != nil {
+		return fmt.Errorf("report: csv: %w", err)
+	}
+	f := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+	for _, b := range s.Benchmarks {
+		status := "ok"
+		if b.Skipped != "" {
+			status = "skipped"
+		} else if b.Error != "" {
+			status = "failed"
+		}
+		m := b.Summary
+		rec := []string{b.Name, b.Scenario, status, strconv.Itoa(m.N), f(m.Median), f(m.CI95Low), f(m.CI95High), f(m.Mean), f(m.Stddev), f(m.Min), f(m.Max), f(m.P50), f(m.P90), f(m.P99), f(m.P999), b.PercentileSource, strconv.FormatInt(b.Iterations, 10)}
+		for _, k := range mk {
+			if v, ok := b.Metrics[k]; ok {
+				rec = append(rec, f(v))
+			} else {
+				rec = append(rec, "")
+			}
+		}
+		why := b.Error
+		if why == "" {
+			why = b.Skipped
+		}
+		rec = append(rec, strings.Join(b.Warnings, "; "), why)
+		if err := cw.Write(rec); err != nil {
+			return fmt.Errorf("report: csv: %w", err)
+		}
+	}
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		return fmt.Errorf("report: csv: %w", err)
+	}
+	return nil
+}
+
+// Profiles lists a run's profile files with the command to open each.
+func Profiles(w io.Writer, s *results.Set, runDir string) {
+	if len(s.Profiles) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nprofiles:")
+	for _, p := range s.Profiles {
+		path := p.Path
+		if runDir != "" {
+			path = runDir + "/" + p.Path
+		}
+		label := p.Benchmark
+		if label == "" {
+			label = "(whole run)"
+		}
+		fmt.Fprintf(w, "  %-6s %s\n         go tool pprof -http=: %s\n", p.Kind, label, path)
+		if p.Note != "" {
+			fmt.Fprintf(w, "         %s\n", p.Note)
+		}
+	}
+}

@@ -1,0 +1,70 @@
+package results
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"golang.org/x/perf/benchfmt"
+)
+
+// WriteBench writes s in the Go benchmark text format, one line per sample,
+// so that benchstat reads ipcbench output unchanged. Environment facts become
+// file-level configuration lines; rates are marked better=higher.
+func WriteBench(w io.Writer, s *Set) error {
+	bw := benchfmt.NewWriter(w)
+	cfg := []benchfmt.Config{
+		{Key: "goos", Value: []byte(s.Env.OS), File: true},
+		{Key: "goarch", Value: []byte(s.Env.Arch), File: true},
+		{Key: "cpu", Value: []byte(oneLine(s.Env.CPUModel)), File: true},
+		{Key: "kernel", Value: []byte(oneLine(s.Env.Kernel)), File: true},
+		{Key: "go", Value: []byte(s.Env.GoVersion), File: true},
+		{Key: "run-id", Value: []byte(s.RunID), File: true},
+		{Key: "pkg", Value: []byte("github.com/ipcbench/ipcbench"), File: true},
+	}
+	wroteUnits := false
+	for i := range s.Benchmarks {
+		b := &s.Benchmarks[i]
+		if !b.OK() {
+			continue
+		}
+		if !wroteUnits {
+			for _, u := range []string{"ops/s", "MB/s"} {
+				m := &benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: u, Key: "better"}, OrigUnit: u, Value: "higher"}
+				if err := bw.Write(m); err != nil {
+					return fmt.Errorf("results: write bench: %w", err)
+				}
+			}
+			wroteUnits = true
+		}
+		for _, smp := range b.Samples {
+			if smp.NsPerOp <= 0 {
+				continue
+			}
+			vals := []benchfmt.Value{{Value: smp.NsPerOp, Unit: "sec/op", OrigValue: smp.NsPerOp, OrigUnit: "ns/op"}}
+			vals = append(vals, benchfmt.Value{Value: 1e9 / smp.NsPerOp, Unit: "ops/s"})
+			if b.BytesPerOp > 0 {
+				vals = append(vals, benchfmt.Value{Value: float64(b.BytesPerOp) * 1e3 / smp.NsPerOp, Unit: "MB/s"})
+			}
+			r := &benchfmt.Result{Config: cfg, Name: benchfmt.Name(benchName(b.Name)), Iters: int(smp.Iters), Values: vals}
+			if err := bw.Write(r); err != nil {
+				return fmt.Errorf("results: write bench: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// benchName makes a name safe for one benchmark line: no spaces, and no
+// trailing "-N", which benchfmt would read as GOMAXPROCS.
+func benchName(n string) string {
+	n = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '\t' || r == '\n' {
+			return '_'
+		}
+		return r
+	}, n)
+	return n
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

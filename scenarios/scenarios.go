@@ -1,0 +1,100 @@
+// Package scenarios holds ipcbench's workloads: Spawn (exec / spawn / fork),
+// Output (buffered / streamed / lines) and RoundTrip / Throughput over every
+// transport, plus the child roles they re-execute this binary in.
+//
+// A Group builds the fully parameterised benchmarks of one workload from
+// Options; `ipcbench run all` runs every group in order.
+package scenarios
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/ipcbench/ipcbench/bench"
+)
+
+// Options are the user's choices that shape which benchmarks a group builds.
+// The zero value means the defaults.
+type Options struct {
+	Quick bool
+	// Cmd is a user command (shell words) for spawn and output, as hyperfine takes one.
+	Cmd string
+	// Sizes are message sizes for round trip / throughput (default 64, 4096, 65536).
+	Sizes []int
+	// OutputSizes and WriteSizes shape the output scenario.
+	OutputSizes []int64
+	WriteSizes  []int
+	MaxBuffer   int64
+	Stderr      bool // output: interleave writes to stderr as well
+	// Transports and Modes filter the IPC matrix (default: all).
+	Transports []string
+	Modes      []string
+	// Placements for pairs (default same-core, cross-core where possible).
+	Placements []string
+	// CPUs restricts which CPUs placements may use (default: all allowed).
+	CPUs []int
+	// Cores are the concurrency levels (default 1).
+	Cores []int
+}
+
+// Group is one workload family.
+type Group struct {
+	Name  string
+	Help  string
+	Build func(o Options) ([]bench.Scenario, error)
+}
+
+// Groups lists every workload, in the order `run all` runs them.
+var Groups = []Group{
+	{Name: "spawn", Help: "process creation: exec (shell, buffered), spawn (argv, streamed), fork (ipcbench worker with IPC channel)", Build: buildSpawn},
+}
+
+// GroupNames lists the names of Groups.
+func GroupNames() []string {
+	var n []string
+	for _, g := range Groups {
+		n = append(n, g.Name)
+	}
+	return n
+}
+
+// Lookup finds a group by name.
+func Lookup(name string) (Group, error) {
+	for _, g := range Groups {
+		if g.Name == name {
+			return g, nil
+		}
+	}
+	return Group{}, fmt.Errorf("unknown scenario %q (accepted: all, %s)", name, strings.Join(GroupNames(), ", "))
+}
+
+// roles is filled by each scenario file's init.
+var roles = map[string]bench.ChildFunc{}
+
+func register(name string, fn bench.ChildFunc) {
+	if _, dup := roles[name]; dup {
+		panic("scenarios: duplicate role " + name)
+	}
+	roles[name] = fn
+}
+
+// Roles returns the child roles every scenario needs; pass it to bench.RunChild.
+func Roles() map[string]bench.ChildFunc { return maps.Clone(roles) }
+
+// RoleNames lists the registered roles (for diagnostics).
+func RoleNames() []string {
+	n := slices.Collect(maps.Keys(roles))
+	sort.Strings(n)
+	return n
+}
+
+// MaxMessage is the largest round-trip / throughput message size accepted.
+const MaxMessage = 1 << 20
+
+// TransportNames lists the IPC transports (filled in by roundtrip.go).
+func TransportNames() []string { return transportNames }
+
+var transportNames []string
