@@ -166,8 +166,9 @@ func (b *B) shouldStop(now time.Time) string {
 	}
 	if n < b.cfg.MinSamples {
 		// The budget does not cut below the minimum, but a runaway (10× the
-		// budget) does, so one very slow op cannot hang the run.
-		if now.Sub(b.sampleStart) > 10*b.cfg.Budget {
+		// budget, or 3× what the minimum should take) does, so one very slow
+		// op cannot hang the run.
+		if now.Sub(b.sampleStart) > max(10*b.cfg.Budget, 3*time.Duration(b.cfg.MinSamples)*b.cfg.SampleTime) {
 			return "budget"
 		}
 		return ""

@@ -152,9 +152,8 @@ func Run(ctx context.Context, s Scenario, cfg Config) (results.Benchmark, error)
 	}
 	res.DurationNS = time.Since(t0).Nanoseconds()
 	if ctx.Err() != nil {
-		if res.Error == "" {
-			res.Error = "interrupted: " + ctx.Err().Error()
-		}
+		// Whatever the scenario said, the cause is the interrupt.
+		res.Error = fmt.Sprintf("interrupted after %d samples", len(res.Samples))
 		return res, ctx.Err()
 	}
 	return res, nil

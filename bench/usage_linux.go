@@ -13,14 +13,14 @@ import (
 // usageSnap is one reading of what this process, its reaped children, its
 // tracked live children and the whole machine have spent on the CPU.
 type usageSnap struct {
-	ok                     bool
-	selfUser, selfSys      time.Duration
-	selfNvcsw, selfNivcsw  int64
-	childUser, childSys    time.Duration
+	ok                      bool
+	selfUser, selfSys       time.Duration
+	selfNvcsw, selfNivcsw   int64
+	childUser, childSys     time.Duration
 	childNvcsw, childNivcsw int64
-	tracked                time.Duration // CPU of live tracked children (utime+stime)
-	busy, steal, total     uint64        // /proc/stat jiffies, all CPUs
-	allowed                int
+	tracked                 time.Duration // CPU of live tracked children (utime+stime)
+	busy, steal, total      uint64        // /proc/stat jiffies, all CPUs
+	allowed                 int
 }
 
 func tvDur(tv unix.Timeval) time.Duration {

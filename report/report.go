@@ -69,12 +69,14 @@ func table(w io.Writer, s *results.Set, md bool) error {
 	if md {
 		fmt.Fprintln(w)
 	}
+	// Names left, figures right.
+	align := tw.CellAlignment{Global: tw.AlignRight, PerColumn: []tw.Align{tw.AlignLeft}}
 	opts := []tablewriter.Option{
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
 		tablewriter.WithHeaderAutoWrap(tw.WrapNone),
-		tablewriter.WithHeaderAlignment(tw.AlignRight),
-		tablewriter.WithRowAlignment(tw.AlignRight),
+		tablewriter.WithHeaderAlignmentConfig(align),
+		tablewriter.WithRowAlignmentConfig(align),
 	}
 	if md {
 		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
@@ -108,7 +110,7 @@ func table(w io.Writer, s *results.Set, md bool) error {
 		}
 		for _, name := range sortedDists(b.Distributions) {
 			d := b.Distributions[name]
-			r := []string{"  " + name, strconv.Itoa(d.N), Dur(d.Median), "", Dur(d.P50), Dur(d.P90), Dur(d.P99), Dur(d.P999), "", "", "", ""}
+			r := []string{"  ↳ " + name, strconv.Itoa(d.N), Dur(d.Median), "", Dur(d.P50), Dur(d.P90), Dur(d.P99), Dur(d.P999), "", "", "", ""}
 			if err := t.Append(anySlice(r)...); err != nil {
 				return fmt.Errorf("report: table: %w", err)
 			}
@@ -131,7 +133,7 @@ func table(w io.Writer, s *results.Set, md bool) error {
 		}
 	}
 	fmt.Fprintln(w)
-	legend := "median: of batch means, with its 95% CI; p50..p99.9: per-op where marked *, else of batch means; cpu/op: user+sys of parent and children; csw/op: context switches (voluntary+involuntary)"
+	legend := "n: samples (batches of ops; for indented phases, ops); median: of batch means, with its 95% CI; p50..p99.9: per-op where marked *, else of batch means; cpu/op: user+sys of parent and children; csw/op: context switches (voluntary+involuntary)"
 	if md {
 		fmt.Fprintf(w, "_%s_\n", legend)
 	} else {

@@ -207,7 +207,7 @@ func Unmarshal(data []byte) (*Set, error) {
 		SchemaVersion *int `json:"schema_version"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
-		return nil, fmt.Errorf("results: not an ipcbench results document: %w", err)
+		return nil, fmt.Errorf("results: corrupt or not an ipcbench results document: %w", err)
 	}
 	if probe.SchemaVersion == nil {
 		return nil, errors.New("results: not an ipcbench results document: no schema_version")

@@ -35,6 +35,6 @@ func newProfiler(kinds []string, runDir string, set *results.Set) (*profiler, er
 	return nil, usagef("--profile is not implemented yet")
 }
 
-func (p *profiler) Start(name string) error                       { return nil }
+func (p *profiler) Start(name string) error                      { return nil }
 func (p *profiler) Stop(name string, b *results.Benchmark) error { return nil }
 func (p *profiler) finish(set *results.Set)                      {}

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ipcbench/ipcbench/bench"
+	"github.com/ipcbench/ipcbench/internal/leakcheck"
+	"github.com/ipcbench/ipcbench/results"
+	"github.com/ipcbench/ipcbench/scenarios"
+	"golang.org/x/perf/benchfmt"
+)
+
+func TestMain(m *testing.M) {
+	if err, isChild := bench.RunChild(scenarios.Roles()); isChild {
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+// tiny keeps CLI runs short; they check behaviour, never timings.
+var tiny = []string{"--budget", "30ms", "--min-samples", "3"}
+
+func TestUsageErrors(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"run", "nosuch"}, `unknown scenario "nosuch" (accepted: all, spawn`},
+		{[]string{"run", "spawn", "--budget", "fast"}, `--budget "fast" is not a positive duration`},
+		{[]string{"run", "spawn", "--budget", "-1s"}, `--budget "-1s"`},
+		{[]string{"run", "spawn", "--cpus", "0-"}, "--cpus: bad CPU range"},
+		{[]string{"run", "spawn", "--cpus", "4000"}, "is not in the allowed set"},
+		{[]string{"run", "spawn", "--format", "yaml"}, `unknown format "yaml" (accepted: bench, csv, json, markdown, text)`},
+		{[]string{"run", "spawn", "--filter", "("}, "--filter"},
+		{[]string{"run", "spawn", "--filter", "nomatch"}, "no benchmark matches"},
+		{[]string{"run", "spawn", "--cmd", "/no/such/prog"}, `"/no/such/prog" not found`},
+		{[]string{"run", "spawn", "--sizes", "0"}, "--sizes: size \"0\" must be positive"},
+		{[]string{"run", "spawn", "--sizes", "2MiB"}, "larger than the limit 1MiB"},
+		{[]string{"run", "spawn", "--cores", "0"}, "--cores"},
+		{[]string{"run", "spawn", "--cores", "100000"}, "more than the"},
+		{[]string{"run", "spawn", "--profile", "gpu"}, "unknown profile kind \"gpu\" (accepted: cpu, heap, allocs, mutex, block)"},
+		{[]string{"run", "spawn", "--nosuchflag"}, "unknown flag"},
+		{[]string{"run", "spawn", "--out", "/proc/ipcbench-no"}, "is not writable"},
+		{[]string{"report"}, "accepts 1 arg"},
+		{[]string{"report", filepath.Join(dir, "missing.json")}, "no such file"},
+	}
+	for _, c := range cases {
+		code, out, errs := runCLI(t, c.args...)
+		if code != exitUsage || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, errs, c.want)
+		}
+		if out != "" {
+			t.Errorf("%v: wrote to stdout on a usage error: %q", c.args, out)
+		}
+		if n := strings.Count(strings.TrimSpace(errs), "\n"); n > 0 {
+			t.Errorf("%v: error is %d lines, want one: %q", c.args, n+1, errs)
+		}
+	}
+}
+
+func TestRunSpawnSavesAndReports(t *testing.T) {
+	leakcheck.Check(t)
+	dir := t.TempDir()
+	args := append([]string{"run", "spawn", "--format", "json", "--out", dir, "--filter", "spawn/cmd=true|fork"}, tiny...)
+	code, out, errs := runCLI(t, args...)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	printed, err := results.Unmarshal([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, _ := os.ReadDir(dir)
+	if len(runs) != 1 {
+		t.Fatalf("%d run dirs", len(runs))
+	}
+	runDir := filepath.Join(dir, runs[0].Name())
+	saved, err := results.Load(runDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if saved.RunID != printed.RunID || len(saved.Benchmarks) != 2 || saved.Env.NumCPU < 1 {
+		t.Fatalf("saved %q with %d benchmarks; printed %q", saved.RunID, len(saved.Benchmarks), printed.RunID)
+	}
+	ents, _ := os.ReadDir(runDir)
+	if len(ents) != 1 {
+		t.Fatalf("run dir holds %d entries, want only results.json (temp files left?)", len(ents))
+	}
+	for _, f := range []string{"text", "markdown", "csv", "json", "bench"} {
+		code, out, errs := runCLI(t, "report", "--format", f, runDir)
+		if code != 0 || !strings.Contains(out, "Spawn/mode=fork") {
+			t.Errorf("report --format %s: exit %d %s\n%s", f, code, errs, out)
+		}
+		if f == "bench" {
+			r := benchfmt.NewReader(strings.NewReader(out), "x")
+			n := 0
+			for r.Scan() {
+				if _, ok := r.Result().(*benchfmt.Result); ok {
+					n++
+				}
+			}
+			if n < 6 {
+				t.Errorf("bench format: %d result lines", n)
+			}
+		}
+	}
+}
+
+func TestFailingCommandFailsItsBenchmarkOnly(t *testing.T) {
+	leakcheck.Check(t)
+	dir := t.TempDir()
+	args := append([]string{"run", "spawn", "--out", dir, "--cmd", "false"}, tiny...)
+	code, out, errs := runCLI(t, args...)
+	if code != exitFailed {
+		t.Fatalf("exit %d, want 1: %s", code, errs)
+	}
+	if !strings.Contains(out, "FAILED") || !strings.Contains(out, "exit status 1") {
+		t.Fatalf("table does not show the failure with its reason:\n%s", out)
+	}
+	runs, _ := os.ReadDir(dir)
+	s, err := results.Load(filepath.Join(dir, runs[0].Name()))
+	if err != nil || len(s.Benchmarks) != 2 || s.Failures() != 2 {
+		t.Fatalf("saved run: %v, %+v", err, s)
+	}
+}
+
+func TestReportRefusesCorruptAndFuture(t *testing.T) {
+	dir := t.TempDir()
+	corrupt := filepath.Join(dir, "c.json")
+	os.WriteFile(corrupt, []byte(`{"schema_version": 1, "benchmarks": [`), 0o644)
+	future := filepath.Join(dir, "f.json")
+	os.WriteFile(future, []byte(`{"schema_version": 7}`), 0o644)
+	for p, want := range map[string]string{corrupt: "corrupt", future: "newer than this ipcbench"} {
+		code, out, errs := runCLI(t, "report", p)
+		if code != exitUsage || !strings.Contains(errs, want) || out != "" {
+			t.Errorf("%s: exit %d stderr %q", p, code, errs)
+		}
+	}
+}
+
+func TestListAndVersion(t *testing.T) {
+	code, out, _ := runCLI(t, "list", "spawn")
+	if code != 0 || !strings.Contains(out, "Spawn/mode=fork") {
+		t.Fatalf("list: %d %q", code, out)
+	}
+	code, out, _ = runCLI(t, "version")
+	if code != 0 || !strings.HasPrefix(out, "ipcbench ") {
+		t.Fatalf("version: %d %q", code, out)
+	}
+}

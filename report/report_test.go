@@ -1,0 +1,79 @@
+package report
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ipcbench/ipcbench/results"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func loadFixture(t *testing.T) *results.Set {
+	t.Helper()
+	s, err := results.Load(filepath.Join("..", "results", "testdata", "set.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestGoldenTables(t *testing.T) {
+	s := loadFixture(t)
+	for _, name := range []string{"text", "markdown", "csv"} {
+		t.Run(name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Formats[name](&buf, s); err != nil {
+				t.Fatal(err)
+			}
+			golden := filepath.Join("testdata", name+".golden")
+			if *update {
+				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(buf.Bytes(), want) {
+				t.Fatalf("%s output differs from %s (-update to accept):\n%s", name, golden, buf.String())
+			}
+		})
+	}
+}
+
+func TestTableShowsFailuresSkipsWarnings(t *testing.T) {
+	var buf bytes.Buffer
+	if err := Text(&buf, loadFixture(t)); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"FAILED  Spawn/mode=exec/cmd=false: exec", "skipped RoundTrip/transport=shm-spin", "warning Spawn/mode=spawn/cmd=true: noisy", "started", "p99.9"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "P 99") {
+		t.Error("header was auto-formatted")
+	}
+}
+
+func TestLookup(t *testing.T) {
+	if _, err := Lookup("yaml"); err == nil || !strings.Contains(err.Error(), "accepted: bench, csv, json, markdown, text") {
+		t.Fatalf("error %v must list the accepted formats", err)
+	}
+}
+
+func TestDur(t *testing.T) {
+	cases := map[float64]string{0: "0", 423: "423ns", 4230: "4.23µs", 42300: "42.3µs", 1.23e6: "1.23ms", 2.5e9: "2.50s"}
+	for in, want := range cases {
+		if got := Dur(in); got != want {
+			t.Errorf("Dur(%v) = %q, want %q", in, got, want)
+		}
+	}
+}

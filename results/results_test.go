@@ -1,0 +1,173 @@
+package results
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/perf/benchfmt"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// Fixture is a small deterministic set used by golden tests here and in report.
+func fixture() *Set {
+	vals := []float64{1000, 1010, 990, 1005, 995, 1020, 980, 1000}
+	b1 := Benchmark{Name: "Spawn/mode=spawn/cmd=true", Scenario: "Spawn", Params: map[string]string{"mode": "spawn", "cmd": "true"}, Unit: "ns/op", PercentileSource: "per-op",
+		Distributions: map[string]Summary{"started": {N: 80, Median: 100, P50: 100, P90: 120, P99: 150, P999: 160}},
+		Metrics:       map[string]float64{"ops/s": 1e6, "parent_user_ns/op": 10, "parent_sys_ns/op": 20, "parent_vcsw/op": 1, "parent_ivcsw/op": 0.5},
+		Warnings:      []string{"noisy"}, Iterations: 80, WarmupOps: 5, DurationNS: 1e9}
+	for _, v := range vals {
+		b1.Samples = append(b1.Samples, Sample{Iters: 10, NsPerOp: v})
+	}
+	b1.Summary = Summarize(vals)
+	b2 := Benchmark{Name: "Throughput/transport=pipe/mode=raw/size=65536", Scenario: "Throughput", Params: map[string]string{"transport": "pipe"}, Unit: "ns/op", BytesPerOp: 65536, PercentileSource: "batch"}
+	for _, v := range vals {
+		b2.Samples = append(b2.Samples, Sample{Iters: 100, NsPerOp: v * 20})
+	}
+	b2.Summary = Summarize(b2.Values())
+	b2.Metrics = map[string]float64{"MB/s": 65536 * 1e3 / b2.Summary.Median}
+	b3 := Benchmark{Name: "RoundTrip/transport=shm-spin/mode=raw/size=64/placement=same-core", Scenario: "RoundTrip", Unit: "ns/op", Skipped: "busy polling on one core"}
+	b4 := Benchmark{Name: "Spawn/mode=exec/cmd=false", Scenario: "Spawn", Unit: "ns/op", Error: "exec \"false\": exit status 1"}
+	return &Set{SchemaVersion: SchemaVersion, RunID: "20260101T000000Z-abcdef",
+		StartedAt: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), FinishedAt: time.Date(2026, 1, 1, 0, 1, 0, 0, time.UTC),
+		Env:        Env{OS: "linux", Arch: "amd64", Kernel: "6.18.0 #1", GoVersion: "go1.26", CPUModel: "Test CPU", NumCPU: 2, AllowedCPUs: []int{0, 1}, GOMAXPROCS: 2},
+		Config:     Config{BudgetNS: 1e9, MinSamples: 6, TargetCIWidth: 0.02},
+		Benchmarks: []Benchmark{b1, b2, b3, b4}}
+}
+
+func TestJSONRoundTripAndGolden(t *testing.T) {
+	s := fixture()
+	var buf bytes.Buffer
+	if err := Encode(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("testdata", "set.json")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Fatalf("JSON differs from %s (run with -update if intended):\n%s", golden, buf.String())
+	}
+	back, err := Unmarshal(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(back, s) {
+		t.Fatalf("round trip changed the set:\n%+v\n%+v", back, s)
+	}
+	for _, key := range []string{`"schema_version"`, `"run_id"`, `"started_at"`, `"env"`, `"config"`, `"benchmarks"`, `"summary"`, `"ci95_low"`, `"p999"`, `"outliers"`, `"samples"`, `"params"`, `"unit"`, `"metrics"`, `"warnings"`, `"error"`} {
+		if !strings.Contains(buf.String(), key) {
+			t.Errorf("document lacks key %s", key)
+		}
+	}
+}
+
+func TestDecodeRefusesBadDocuments(t *testing.T) {
+	cases := map[string]string{
+		"future":  `{"schema_version": 99, "benchmarks": []}`,
+		"zero":    `{"schema_version": 0}`,
+		"missing": `{"run_id": "x"}`,
+		"corrupt": `{"schema_version": 1, "benchmarks": [`,
+		"wrong":   `{"schema_version": 1, "benchmarks": 7}`,
+	}
+	for name, doc := range cases {
+		if _, err := Unmarshal([]byte(doc)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	_, err := Unmarshal([]byte(`{"schema_version": 2}`))
+	if !errors.Is(err, ErrFutureVersion) {
+		t.Errorf("future version error %v does not wrap ErrFutureVersion", err)
+	}
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "r.json")
+	if err := WriteFileAtomic(p, []byte("one")); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(p, []byte("two")); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(p)
+	ents, _ := os.ReadDir(dir)
+	if string(got) != "two" || len(ents) != 1 {
+		t.Fatalf("got %q with %d entries (temp files left?)", got, len(ents))
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "no", "such", "x"), nil); err == nil {
+		t.Fatal("write into a missing directory succeeded")
+	}
+}
+
+func TestBenchFormatReadsBack(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteBench(&buf, fixture()); err != nil {
+		t.Fatal(err)
+	}
+	r := benchfmt.NewReader(&buf, "ipcbench.txt")
+	names := map[string]int{}
+	for r.Scan() {
+		switch rec := r.Result().(type) {
+		case *benchfmt.Result:
+			names[rec.Name.String()]++
+			if v, ok := rec.Value("sec/op"); !ok || v <= 0 {
+				t.Errorf("%s: no sec/op", rec.Name)
+			}
+			if rec.GetConfig("goos") != "linux" {
+				t.Errorf("file config goos missing")
+			}
+		case *benchfmt.SyntaxError:
+			t.Errorf("syntax error: %v", rec)
+		}
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if names["Spawn/mode=spawn/cmd=true"] != 8 || names["Throughput/transport=pipe/mode=raw/size=65536"] != 8 || len(names) != 2 {
+		t.Fatalf("results read back: %v (want 8 samples each of the 2 ok benchmarks)", names)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	if s := Summarize(nil); s.N != 0 {
+		t.Fatal("empty summary")
+	}
+	s := Summarize([]float64{5})
+	if s.Median != 5 || s.CI95High != 0 {
+		t.Fatalf("single value: %+v", s)
+	}
+	s = Summarize([]float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 100})
+	if s.Outliers < 1 || s.Median != 5.5 || s.P99 > s.Max || s.P50 > s.P90 {
+		t.Fatalf("%+v", s)
+	}
+}
+
+func FuzzUnmarshal(f *testing.F) {
+	data, _ := os.ReadFile(filepath.Join("testdata", "set.json"))
+	f.Add(data)
+	f.Add([]byte(`{"schema_version":1}`))
+	f.Add([]byte(`{"schema_version":1e99}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := Unmarshal(b)
+		if err != nil {
+			return
+		}
+		if s.SchemaVersion < 1 || s.SchemaVersion > SchemaVersion {
+			t.Fatalf("accepted schema version %d", s.SchemaVersion)
+		}
+	})
+}
