@@ -2,7 +2,9 @@ package bench
 
 import (
 	"fmt"
+	"os"
 	"runtime"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -48,4 +50,44 @@ func Pin(cpu int) (func(), error) {
 		_ = unix.SchedSetaffinity(0, &old)
 		runtime.UnlockOSThread()
 	}, nil
+}
+
+// PinProcess restricts every thread of this process to cpu (cpu < 0: no
+// change). Threads the runtime creates later inherit the mask from their
+// creator. This is how an idiomatic Go program is confined to a CPU (the
+// poller and scheduler still move goroutines between threads; all of them
+// are on cpu). The returned func restores the previous mask on every thread.
+func PinProcess(cpu int) (func(), error) {
+	if cpu < 0 {
+		return func() {}, nil
+	}
+	var old, set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &old); err != nil {
+		return nil, fmt.Errorf("bench: sched_getaffinity: %w", err)
+	}
+	set.Set(cpu)
+	if err := setAllThreads(&set); err != nil {
+		setAllThreads(&old)
+		return nil, fmt.Errorf("bench: pin process to cpu %d: %w", cpu, err)
+	}
+	return func() { setAllThreads(&old) }, nil
+}
+
+func setAllThreads(set *unix.CPUSet) error {
+	ents, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	var first error
+	for _, e := range ents {
+		tid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		// A thread may exit meanwhile (ESRCH): not an error.
+		if err := unix.SchedSetaffinity(tid, set); err != nil && err != unix.ESRCH && first == nil {
+			first = err
+		}
+	}
+	return first
 }

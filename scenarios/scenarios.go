@@ -50,6 +50,8 @@ type Group struct {
 // Groups lists every workload, in the order `run all` runs them.
 var Groups = []Group{
 	{Name: "spawn", Help: "process creation: exec (shell, buffered), spawn (argv, streamed), fork (ipcbench worker with IPC channel)", Build: buildSpawn},
+	{Name: "roundtrip", Help: "IPC round-trip latency over every transport, mode, message size and placement", Build: buildRoundTrip},
+	{Name: "throughput", Help: "one-way IPC throughput (the child streams, the parent reads) over every transport", Build: buildThroughput},
 }
 
 // GroupNames lists the names of Groups.

@@ -33,9 +33,20 @@ import (
 //     wakeup is never lost: either the waiter sees the new counter and does
 //     not sleep, or the waker sees the flag and wakes it. FUTEX_WAIT also
 //     re-checks the counter in the kernel and returns EAGAIN if it moved.
-//   - Every word sits on its own 128-byte line (adjacent-line prefetch pairs
-//     64-byte lines on x86), so the producer's and consumer's hot words do not
-//     false-share.
+//   - Every counter and flag sits on its own 128-byte line (adjacent-line
+//     prefetch pairs 64-byte lines on x86), so the producer's and consumer's
+//     hot words do not false-share. A slot's length word shares the line of
+//     its first payload bytes: one line moves for a small message, not two.
+//   - The consumer publishes tail lazily: every half ring, and whenever it
+//     is about to wait for data (spin: after a short spin; futex/eventfd:
+//     before sleeping). A producer that finds the ring full therefore always
+//     gets space eventually, and in a ping-pong the tail line never moves:
+//     the reply is the acknowledgement, as in a hand-written ping-pong.
+//   - Each side caches the other side's counter (the producer its last view
+//     of tail, the consumer of head) and re-reads the shared word only when
+//     the cached value says "full" or "empty". A stale cache only
+//     underestimates progress, so it is safe, and it saves one cache-line
+//     transfer per message, which is most of the cost of a spin round trip.
 //   - wclosed (producer closed) and rclosed (consumer closed) end the
 //     channel: a consumer that finds the ring empty and wclosed set returns
 //     io.EOF; a producer that finds rclosed set returns ErrClosed.
@@ -44,18 +55,20 @@ import (
 //     every 100 ms to re-check, so even a missed Abort cannot hang.
 const (
 	shmLine     = 128
-	shmSlots    = 4
+	shmSlots    = 8
 	shmSlotSize = 64 << 10
+	// One ring's control block, a line per word; the slots' length words
+	// share head's line (written before head, read after it).
 	offHead     = 0 * shmLine
+	offLens     = offHead + 8 // shmSlots uint32, within the 128-byte block
 	offTail     = 1 * shmLine
 	offWaitData = 2 * shmLine
 	offWaitSpc  = 3 * shmLine
 	offWClosed  = 4 * shmLine
 	offRClosed  = 5 * shmLine
-	offSlots    = 6 * shmLine
-	slotStride  = shmLine + shmSlotSize // length word on its own line, then payload
-	ringSize    = offSlots + shmSlots*slotStride
-	shmSize     = 2 * ringSize
+	ctrlSize    = 6 * shmLine
+	offSlots    = 4096
+	shmSize     = offSlots + 2*shmSlots*shmSlotSize
 )
 
 type waitKind int
@@ -78,26 +91,35 @@ func (t *shmTransport) Mode() Mode   { return Raw }
 // ring is one direction's view into the mapping.
 type ring struct {
 	head, tail, waitData, waitSpace, wclosed, rclosed *atomic.Uint32
-	base                                              []byte
-	dataEv, spaceEv                                   int // eventfds (waitEventfd only)
+	lens                                              [shmSlots]*atomic.Uint32
+	base                                              []byte // the ring's slots
+	dataEv, spaceEv                                   int    // eventfds (waitEventfd only)
+	// seen is this side's private cache of the other side's counter: the
+	// producer's last view of tail, the consumer's last view of head.
+	seen uint32
+	// next and published are the consumer's private tail (slots consumed)
+	// and the last value it stored into the shared tail.
+	next, published uint32
 }
 
-func (r *ring) slotLen(i uint32) *atomic.Uint32 {
-	return word(r.base, offSlots+int(i%shmSlots)*slotStride)
-}
+func (r *ring) slotLen(i uint32) *atomic.Uint32 { return r.lens[i%shmSlots] }
 
 func (r *ring) payload(i uint32) []byte {
-	off := offSlots + int(i%shmSlots)*slotStride + shmLine
+	off := int(i%shmSlots) * shmSlotSize
 	return r.base[off : off+shmSlotSize]
 }
 
 func word(b []byte, off int) *atomic.Uint32 { return (*atomic.Uint32)(unsafe.Pointer(&b[off])) }
 
+// newRing maps ring idx (produced by process idx, consumed by the other).
 func newRing(mem []byte, idx int, evs []int) ring {
-	b := mem[idx*ringSize : (idx+1)*ringSize]
-	r := ring{head: word(b, offHead), tail: word(b, offTail), waitData: word(b, offWaitData),
-		waitSpace: word(b, offWaitSpc), wclosed: word(b, offWClosed), rclosed: word(b, offRClosed), base: b,
-		dataEv: -1, spaceEv: -1}
+	c := idx * ctrlSize
+	r := ring{head: word(mem, c+offHead), tail: word(mem, c+offTail),
+		waitData: word(mem, c+offWaitData), waitSpace: word(mem, c+offWaitSpc), wclosed: word(mem, c+offWClosed), rclosed: word(mem, c+offRClosed),
+		base: mem[offSlots+idx*shmSlots*shmSlotSize : offSlots+(idx+1)*shmSlots*shmSlotSize], dataEv: -1, spaceEv: -1}
+	for i := range r.lens {
+		r.lens[i] = word(mem, c+offLens+4*i)
+	}
 	if evs != nil {
 		r.dataEv, r.spaceEv = evs[2*idx], evs[2*idx+1]
 	}
@@ -191,12 +213,14 @@ func (t *shmTransport) open(files []*os.File, side int) (Conn, error) {
 func (c *shmConn) Send(msg []byte) error {
 	r := &c.tx
 	for off := 0; off < len(msg); {
-		h := r.head.Load()
-		for h-r.tail.Load() >= shmSlots {
-			if r.rclosed.Load() != 0 || c.aborted.Load() {
-				return ErrClosed
+		h := r.head.Load() // our own counter: no transfer
+		if h-r.seen >= shmSlots {
+			for r.seen = r.tail.Load(); h-r.seen >= shmSlots; r.seen = r.tail.Load() {
+				if r.rclosed.Load() != 0 || c.aborted.Load() {
+					return ErrClosed
+				}
+				c.waitSpace(r, h)
 			}
-			c.waitSpace(r, h)
 		}
 		if r.rclosed.Load() != 0 || c.aborted.Load() {
 			return ErrClosed
@@ -204,7 +228,7 @@ func (c *shmConn) Send(msg []byte) error {
 		n := copy(r.payload(h), msg[off:])
 		r.slotLen(h).Store(uint32(n))
 		r.head.Store(h + 1) // publish: release of the payload written above
-		if r.waitData.Load() != 0 {
+		if c.wait != waitSpin && r.waitData.Load() != 0 {
 			c.wake(r.head, r.dataEv)
 		}
 		off += n
@@ -216,18 +240,20 @@ func (c *shmConn) Send(msg []byte) error {
 func (c *shmConn) Recv(buf []byte) error {
 	r := &c.rx
 	for off := 0; off < len(buf); {
-		t := r.tail.Load()
-		for r.head.Load() == t {
-			if c.aborted.Load() {
-				return eofAt(off)
-			}
-			if r.wclosed.Load() != 0 {
-				if r.head.Load() == t { // closed and drained
+		t := r.next
+		if r.seen == t {
+			for r.seen = r.head.Load(); r.seen == t; r.seen = r.head.Load() {
+				if c.aborted.Load() {
 					return eofAt(off)
 				}
-				break
+				if r.wclosed.Load() != 0 {
+					if r.head.Load() == t { // closed and drained
+						return eofAt(off)
+					}
+					continue
+				}
+				c.waitData(r, t)
 			}
-			c.waitData(r, t)
 		}
 		n := r.slotLen(t).Load()
 		k := copy(buf[off:], r.payload(t)[c.partial:n])
@@ -235,13 +261,26 @@ func (c *shmConn) Recv(buf []byte) error {
 		c.partial += uint32(k)
 		if c.partial == n {
 			c.partial = 0
-			r.tail.Store(t + 1) // release the slot to the producer
-			if r.waitSpace.Load() != 0 {
-				c.wake(r.tail, r.spaceEv)
+			r.next = t + 1
+			if r.next-r.published >= shmSlots/2 {
+				c.publishTail(r)
 			}
 		}
 	}
 	return nil
+}
+
+// publishTail releases consumed slots to the producer (the store is a
+// release: our reads of those slots cannot be overtaken by its writes).
+func (c *shmConn) publishTail(r *ring) {
+	if r.published == r.next {
+		return
+	}
+	r.published = r.next
+	r.tail.Store(r.next)
+	if c.wait != waitSpin && r.waitSpace.Load() != 0 {
+		c.wake(r.tail, r.spaceEv)
+	}
 }
 
 // waitData blocks (or spins) briefly until head moves past t; callers loop.
@@ -253,13 +292,17 @@ func (c *shmConn) waitData(r *ring, t uint32) {
 				return
 			}
 		}
+		// No data for a while: the producer may be waiting for space.
+		c.publishTail(r)
 	case waitFutex:
+		c.publishTail(r)
 		r.waitData.Store(1)
 		if r.head.Load() == t && r.wclosed.Load() == 0 && !c.aborted.Load() {
 			c.futexWait(r.head, t)
 		}
 		r.waitData.Store(0)
 	case waitEventfd:
+		c.publishTail(r)
 		r.waitData.Store(1)
 		if r.head.Load() == t && r.wclosed.Load() == 0 && !c.aborted.Load() {
 			c.evWait(r.dataEv)

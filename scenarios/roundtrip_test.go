@@ -1,0 +1,112 @@
+package scenarios
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/ipcbench/ipcbench/bench"
+	"github.com/ipcbench/ipcbench/internal/leakcheck"
+	"github.com/ipcbench/ipcbench/transports"
+)
+
+func shmMaps() int {
+	data, _ := os.ReadFile("/proc/self/maps")
+	return strings.Count(string(data), "memfd:ipcbench")
+}
+
+func TestPairsEndToEnd(t *testing.T) {
+	leakcheck.Check(t)
+	maps := shmMaps()
+	for _, kind := range []string{"RoundTrip", "Throughput"} {
+		list, err := buildPairs(kind, Options{Sizes: []int{64, 70000}, Placements: []string{bench.SameCore, bench.CrossCore, bench.Unpinned}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ran := 0
+		for _, s := range list {
+			p := s.(*Pair)
+			res, err := bench.Run(context.Background(), s, tinyCfg())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.skip != "" {
+				if res.Skipped == "" || res.Iterations != 0 {
+					t.Fatalf("%s: should be skipped (%s), ran %d ops", s.Name(), p.skip, res.Iterations)
+				}
+				continue
+			}
+			if res.Error != "" {
+				t.Fatalf("%s: %s", s.Name(), res.Error)
+			}
+			ran++
+			m := res.Summary
+			if m.N < 3 || !(m.P50 <= m.P90 && m.P90 <= m.P99 && m.P99 <= m.P999) || m.Min > m.Max {
+				t.Fatalf("%s: summary out of order: %+v", s.Name(), m)
+			}
+			if _, ok := res.Metrics["child_user_ns/op"]; !ok {
+				t.Fatalf("%s: no child cost per op: %v", s.Name(), res.Metrics)
+			}
+			if kind == "Throughput" && res.Metrics["MB/s"] <= 0 {
+				t.Fatalf("%s: no MB/s", s.Name())
+			}
+			if res.Params["transport"] != p.Transport || res.Params["mode"] != string(p.Mode) || res.Params["placement"] != p.Placement {
+				t.Fatalf("%s: params %v", s.Name(), res.Params)
+			}
+		}
+		if ran == 0 {
+			t.Fatalf("%s: nothing ran", kind)
+		}
+	}
+	if got := shmMaps(); got != maps {
+		t.Fatalf("shared memory mappings leaked: %d before, %d after", maps, got)
+	}
+}
+
+func TestShmSpinSameCoreSkipped(t *testing.T) {
+	list, _ := buildPairs("RoundTrip", Options{Transports: []string{"shm-spin"}, Sizes: []int{64}, Placements: []string{bench.SameCore}})
+	if len(list) != 1 || !strings.Contains(list[0].(*Pair).SkipReason(), "busy polling") {
+		t.Fatalf("shm-spin same-core must be skipped with its reason: %+v", list)
+	}
+}
+
+func TestImpossiblePlacementSkipped(t *testing.T) {
+	list, err := buildPairs("RoundTrip", Options{Transports: []string{"pipe"}, Sizes: []int{64}, CPUs: []int{0}, Placements: []string{bench.CrossCore}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list {
+		if !strings.Contains(s.(*Pair).SkipReason(), "cannot be honoured") {
+			t.Fatalf("%s: cross-core on one CPU not skipped: %q", s.Name(), s.(*Pair).SkipReason())
+		}
+	}
+}
+
+func TestChildDyingFailsTheBenchmark(t *testing.T) {
+	leakcheck.Check(t)
+	for _, name := range []string{"pipe", "unix", "shm-futex", "shm-spin", "shm-eventfd", "channel"} {
+		for _, kind := range []string{"RoundTrip", "Throughput"} {
+			mode := transports.Modes(name)[0]
+			p := &Pair{Kind: kind, Transport: name, Mode: mode, Size: 64, Placement: bench.Unpinned, ParentCPU: -1, ChildCPU: -1, dieAfter: 50}
+			res, err := bench.Run(context.Background(), p, tinyCfg())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Error == "" || !strings.Contains(res.Error, "exit status 3") {
+				t.Fatalf("%s/%s: error %q should say the child died (exit status 3)", name, kind, res.Error)
+			}
+		}
+	}
+}
+
+func TestBuildPairsRejects(t *testing.T) {
+	for _, sizes := range [][]int{{0}, {-1}, {MaxMessage + 1}} {
+		if _, err := buildPairs("RoundTrip", Options{Sizes: sizes}); err == nil {
+			t.Errorf("size %v accepted", sizes)
+		}
+	}
+	if _, err := buildPairs("RoundTrip", Options{Transports: []string{"shm-spin"}, Modes: []string{"go"}}); err == nil {
+		t.Error("shm-spin in go mode accepted")
+	}
+}
