@@ -122,6 +122,9 @@ func table(w io.Writer, s *results.Set, md bool) error {
 	if err := t.Render(); err != nil {
 		return fmt.Errorf("report: table: %w", err)
 	}
+	if err := crossover(w, s, opts); err != nil {
+		return err
+	}
 	if len(notes) > 0 {
 		fmt.Fprintln(w)
 		for _, n := range notes {

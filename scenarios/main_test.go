@@ -24,3 +24,5 @@ func TestMain(m *testing.M) {
 func tinyCfg() bench.Config {
 	return bench.Config{Budget: 40 * time.Millisecond, Warmup: 5 * time.Millisecond, SampleTime: 2 * time.Millisecond, MinSamples: 3, MaxSamples: 20}
 }
+
+func timeNow() time.Time { return time.Now() }

@@ -9,8 +9,11 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -65,7 +68,40 @@ func (p *Pair) SkipReason() string { return p.skip }
 
 // ExtraParams implements bench.ParamsReporter.
 func (p *Pair) ExtraParams() map[string]string {
-	return map[string]string{"parent_cpu": strconv.Itoa(p.ParentCPU), "child_cpu": strconv.Itoa(p.ChildCPU), "transport_help": transports.Help(p.Transport)}
+	return map[string]string{"parent_cpu": strconv.Itoa(p.ParentCPU), "child_cpu": strconv.Itoa(p.ChildCPU),
+		"transport_help": transports.Help(p.Transport), "io": ioPath(p.Transport, p.Mode)}
+}
+
+// ioPath says how the loop talks to the kernel, for the record.
+func ioPath(transport string, mode transports.Mode) string {
+	switch {
+	case strings.HasPrefix(transport, "shm-"):
+		return "shared memory, locked thread"
+	case mode == transports.Go:
+		return "runtime poller (os.File / net.Conn)"
+	case rawSyscallsOK():
+		return "syscall.RawSyscall on a locked thread, GC off during the loop"
+	}
+	return "syscall.Syscall on a locked thread (GOMAXPROCS 1: RawSyscall would be unsafe)"
+}
+
+// rawSyscallsOK: RawSyscall blocks while holding its P, so another P must
+// exist for the rest of the process (MEASURING.md pitfall 7).
+func rawSyscallsOK() bool { return runtime.GOMAXPROCS(0) >= 2 }
+
+// rawLoop switches a raw Conn to RawSyscall with the GC off, when that is
+// safe; the returned func undoes both. The loops it guards do not allocate.
+func rawLoop(c transports.Conn) func() {
+	rs, ok := c.(transports.RawSyscaller)
+	if !ok || !rawSyscallsOK() {
+		return func() {}
+	}
+	old := debug.SetGCPercent(-1)
+	rs.SetRawSyscalls(true)
+	return func() {
+		rs.SetRawSyscalls(false)
+		debug.SetGCPercent(old)
+	}
 }
 
 // defaultSizes are the message sizes measured unless --sizes says otherwise.
@@ -276,6 +312,7 @@ func (p *Pair) Run(ctx context.Context, b *bench.B) (err error) {
 		return err
 	}
 	defer unpin()
+	defer rawLoop(conn.Conn)()
 	if p.Kind == "Throughput" {
 		return p.throughput(b, conn)
 	}
@@ -369,6 +406,7 @@ func ipcChild(files []*os.File, args []string, stream bool) error {
 	}
 	defer unpin()
 	buf := make([]byte, size)
+	defer rawLoop(c)()
 	mark := markRusage()
 	var ops int64
 	if stream {

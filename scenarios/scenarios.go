@@ -50,6 +50,7 @@ type Group struct {
 // Groups lists every workload, in the order `run all` runs them.
 var Groups = []Group{
 	{Name: "spawn", Help: "process creation: exec (shell, buffered), spawn (argv, streamed), fork (ipcbench worker with IPC channel)", Build: buildSpawn},
+	{Name: "output", Help: "collecting a child's output: buffered vs streamed vs lines; MB/s, time to first byte, parent memory", Build: buildOutput},
 	{Name: "roundtrip", Help: "IPC round-trip latency over every transport, mode, message size and placement", Build: buildRoundTrip},
 	{Name: "throughput", Help: "one-way IPC throughput (the child streams, the parent reads) over every transport", Build: buildThroughput},
 }

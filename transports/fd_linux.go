@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -137,6 +138,32 @@ type rawConn struct {
 	wfd    int
 	chunk  int
 	closed bool
+	raw    bool // syscall.RawSyscall instead of syscall.Syscall (see SetRawSyscalls)
+}
+
+// SetRawSyscalls implements RawSyscaller.
+func (c *rawConn) SetRawSyscalls(on bool) { c.raw = on }
+
+func (c *rawConn) write(b []byte) (int, error) {
+	if !c.raw {
+		return unix.Write(c.wfd, b)
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_WRITE, uintptr(c.wfd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
+}
+
+func (c *rawConn) read(b []byte) (int, error) {
+	if !c.raw {
+		return unix.Read(c.rfd, b)
+	}
+	n, _, e := syscall.RawSyscall(syscall.SYS_READ, uintptr(c.rfd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if e != 0 {
+		return 0, e
+	}
+	return int(n), nil
 }
 
 func newRawConn(files []*os.File, chunk int) (*rawConn, error) {
@@ -158,7 +185,7 @@ func (c *rawConn) Send(msg []byte) error {
 		if c.chunk > 0 && end-off > c.chunk {
 			end = off + c.chunk
 		}
-		n, err := unix.Write(c.wfd, msg[off:end])
+		n, err := c.write(msg[off:end])
 		if err != nil {
 			if err == unix.EINTR || err == unix.EAGAIN {
 				continue
@@ -178,7 +205,7 @@ func (c *rawConn) Recv(buf []byte) error {
 		if c.chunk > 0 && end-off > c.chunk {
 			end = off + c.chunk
 		}
-		n, err := unix.Read(c.rfd, buf[off:end])
+		n, err := c.read(buf[off:end])
 		if err != nil {
 			if err == unix.EINTR || err == unix.EAGAIN {
 				continue

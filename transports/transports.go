@@ -42,6 +42,18 @@ type Aborter interface {
 	Abort()
 }
 
+// RawSyscaller is implemented by raw-mode fd Conns. SetRawSyscalls(true)
+// makes reads and writes use syscall.RawSyscall: the runtime is not told
+// that the thread blocks, which saves the scheduler's bookkeeping and
+// sysmon's interference (MEASURING.md: 1.07× a C ping-pong on one CPU,
+// against 1.1–1.6× with syscall.Syscall). It is only safe in a loop that
+// does not allocate, with GOMAXPROCS >= 2 and the GC off (pitfall 7): a
+// thread blocked in RawSyscall holds its P, so a stop-the-world would wait
+// for the peer. The caller guarantees that.
+type RawSyscaller interface {
+	SetRawSyscalls(on bool)
+}
+
 // Mode is raw (kernel cost) or go (idiomatic Go).
 type Mode string
 

@@ -3,6 +3,8 @@ package transports_test
 import (
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
 
@@ -58,5 +60,28 @@ func TestNewRejects(t *testing.T) {
 	}
 	if _, err := transports.New("pipe", "fast"); err == nil {
 		t.Fatal("unknown mode accepted")
+	}
+}
+
+// TestRawSyscalls runs the script with both ends on syscall.RawSyscall, as
+// the round-trip scenario does, with the GC off as that requires.
+func TestRawSyscalls(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("RawSyscall needs GOMAXPROCS >= 2")
+	}
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	for _, name := range []string{"pipe", "unix", "unixpacket", "tcp"} {
+		t.Run(name, func(t *testing.T) {
+			leakcheck.Check(t)
+			tr, _ := transports.New(name, transports.Raw)
+			n := 0
+			transportstest.RunInProcess(t, tr, func(c transports.Conn) {
+				c.(transports.RawSyscaller).SetRawSyscalls(true)
+				n++
+			})
+			if n != 2 {
+				t.Fatalf("tuned %d ends, want 2", n)
+			}
+		})
 	}
 }

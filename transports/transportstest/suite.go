@@ -151,13 +151,20 @@ func stream(c transports.Conn) error {
 // peerFunc starts the far end over files and returns a func that waits for it.
 type peerFunc func(t *testing.T, tr transports.Transport, files []*os.File, behaviour string) (wait func() error)
 
+// tune is applied to both ends of in-process pairs (RunInProcess).
+var tune func(transports.Conn)
+
 func inProcess(t *testing.T, tr transports.Transport, files []*os.File, behaviour string) func() error {
 	done := make(chan error, 1)
+	fn := tune
 	go func() {
 		c, err := tr.Open(files)
 		if err != nil {
 			done <- err
 			return
+		}
+		if fn != nil {
+			fn(c)
 		}
 		err = Peer(c, behaviour)
 		done <- errors.Join(err, c.Close())
@@ -209,10 +216,21 @@ func Run(t *testing.T, newTr func() transports.Transport) {
 	}
 }
 
+// RunInProcess runs the script in-process with tuneConn applied to both
+// ends first (e.g. switching raw Conns to RawSyscall). Not parallel-safe.
+func RunInProcess(t *testing.T, tr transports.Transport, tuneConn func(transports.Conn)) {
+	tune = tuneConn
+	defer func() { tune = nil }()
+	script(t, tr, inProcess)
+}
+
 func script(t *testing.T, tr transports.Transport, peer peerFunc) {
 	c, files, err := tr.Pair()
 	if err != nil {
 		t.Fatalf("pair: %v", err)
+	}
+	if tune != nil {
+		tune(c)
 	}
 	wait := peer(t, tr, files, "script")
 	defer func() {

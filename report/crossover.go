@@ -1,0 +1,87 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ipcbench/ipcbench/results"
+	"github.com/olekukonko/tablewriter"
+)
+
+// crossover renders the output scenario side by side: for each output
+// (size, write size), each collect mode's MB/s and parent peak memory
+// growth, so where buffering starts to cost against streaming is plain.
+func crossover(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
+	type key struct{ rest string }
+	modes := []string{"buffered", "streamed", "lines"}
+	rows := map[string]map[string]*results.Benchmark{}
+	var order []string
+	for i := range s.Benchmarks {
+		b := &s.Benchmarks[i]
+		if b.Scenario != "Output" {
+			continue
+		}
+		col := b.Params["collect"]
+		rest := strings.Replace(b.Name, "/collect="+col, "", 1)
+		rest = strings.TrimPrefix(rest, "Output/")
+		if rows[rest] == nil {
+			rows[rest] = map[string]*results.Benchmark{}
+			order = append(order, rest)
+		}
+		rows[rest][col] = b
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	fmt.Fprintln(w, "\noutput collection, side by side (MB/s of the transfer; parent peak memory growth):")
+	t := tablewriter.NewTable(w, opts...)
+	head := []any{"output"}
+	for _, m := range modes {
+		head = append(head, m+" MB/s", m+" mem")
+	}
+	t.Header(head...)
+	for _, r := range order {
+		line := []any{r}
+		for _, m := range modes {
+			b := rows[r][m]
+			switch {
+			case b == nil:
+				line = append(line, "", "")
+			case b.Skipped != "":
+				line = append(line, "skipped", "")
+			case !b.OK():
+				line = append(line, "failed", "")
+			default:
+				mbs, mem := "", ""
+				if v, ok := b.Metrics["MB/s"]; ok {
+					mbs = fmt.Sprintf("%.0f", v)
+				}
+				if v, ok := b.Metrics["parent_peak_growth_bytes"]; ok {
+					mem = Bytes(v)
+				}
+				line = append(line, mbs, mem)
+			}
+		}
+		if err := t.Append(line...); err != nil {
+			return fmt.Errorf("report: table: %w", err)
+		}
+	}
+	if err := t.Render(); err != nil {
+		return fmt.Errorf("report: table: %w", err)
+	}
+	return nil
+}
+
+// Bytes humanises a byte count: 4.0KiB, 12.5MiB.
+func Bytes(v float64) string {
+	switch {
+	case v >= 1<<30:
+		return fmt.Sprintf("%.1fGiB", v/(1<<30))
+	case v >= 1<<20:
+		return fmt.Sprintf("%.1fMiB", v/(1<<20))
+	case v >= 1<<10:
+		return fmt.Sprintf("%.0fKiB", v/(1<<10))
+	}
+	return fmt.Sprintf("%.0fB", v)
+}

@@ -1,0 +1,515 @@
+package scenarios
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ipcbench/ipcbench/bench"
+	"github.com/kballard/go-shellquote"
+	"golang.org/x/sys/unix"
+)
+
+// Output measures collecting a child's output, the second lesson of
+// Node's exec versus spawn:
+//   - buffered: everything into memory (a growing bytes.Buffer fed by
+//     os/exec's copying goroutine, as cmd.Output() and Node's exec do),
+//     handed back whole at exit, bounded by a max-buffer limit;
+//   - streamed: fixed 64 KiB reads as data arrives, counted and dropped;
+//   - lines: streamed and split into lines (bufio.Reader.ReadSlice).
+//
+// One op is one child from start to exit with all its output collected.
+// Phases: first_byte (start → first byte read) and transfer (first byte →
+// exit); MB/s is the size over the median transfer time, so the child's
+// start-up is not counted as slow output. The parent's peak memory growth
+// is VmHWM after the benchmark minus VmRSS before it, with the high-water
+// mark reset through /proc/self/clear_refs (ru_maxrss carries over across
+// exec and never goes down, MEASURING.md pitfall 11).
+type Output struct {
+	Collect   string // buffered, streamed, lines
+	Size      int64  // bytes the child writes (0 with a user command: unknown)
+	Write     int    // the child's write size
+	Stderr    bool   // the child alternates writes between stdout and stderr
+	MaxBuffer int64
+	Argv      []string // a user command instead of ipcbench's writer
+	Label     string
+	skip      string
+	invalid   string
+	dieAfter  int64 // tests: the writer exits abruptly after this many bytes
+}
+
+// DefaultMaxBuffer bounds collect=buffered unless --max-buffer says otherwise.
+// Node's exec defaults to 1 MiB, which would fail every default size but the
+// smallest; 64 MiB lets the default run show buffering's cost while a 1 GiB
+// output is refused before it can exhaust memory.
+const DefaultMaxBuffer = 64 << 20
+
+// lineLen is the length of the writer's lines, newline included.
+const lineLen = 100
+
+const writerRole = "output-writer"
+
+func init() { register(writerRole, outputWriter) }
+
+// Name implements bench.Scenario.
+func (o *Output) Name() string {
+	n := "Output/collect=" + o.Collect
+	if o.Argv != nil {
+		n += "/cmd=" + o.Label
+		if o.Size > 0 {
+			n += "/size=" + strconv.FormatInt(o.Size, 10)
+		}
+		return n
+	}
+	n += fmt.Sprintf("/size=%d/write=%d", o.Size, o.Write)
+	if o.Stderr {
+		n += "/stderr=on"
+	}
+	return n
+}
+
+// SkipReason implements bench.Skipper.
+func (o *Output) SkipReason() string { return o.skip }
+
+// ExtraParams implements bench.ParamsReporter.
+func (o *Output) ExtraParams() map[string]string {
+	p := map[string]string{"max_buffer": strconv.FormatInt(o.MaxBuffer, 10)}
+	if o.Argv != nil {
+		p["command"] = shellquote.Join(o.Argv...)
+	}
+	return p
+}
+
+func buildOutput(opt Options) ([]bench.Scenario, error) {
+	maxBuf := opt.MaxBuffer
+	if maxBuf == 0 {
+		maxBuf = DefaultMaxBuffer
+	}
+	collects := []string{"buffered", "streamed", "lines"}
+	var out []bench.Scenario
+	if opt.Cmd != "" {
+		argv, err := shellquote.Split(opt.Cmd)
+		if err != nil || len(argv) == 0 {
+			return nil, fmt.Errorf("--cmd %q: cannot split into words: %v", opt.Cmd, err)
+		}
+		path, err := exec.LookPath(argv[0])
+		if err != nil {
+			return nil, fmt.Errorf("--cmd %q: %q not found (give a program on PATH or a path to an executable)", opt.Cmd, argv[0])
+		}
+		argv[0] = path
+		var size int64
+		if len(opt.OutputSizes) == 1 {
+			size = opt.OutputSizes[0] // the user promises this many bytes: verified
+		} else if len(opt.OutputSizes) > 1 {
+			return nil, fmt.Errorf("--output-sizes with --cmd takes one size (the bytes the command writes), got %d", len(opt.OutputSizes))
+		}
+		for _, c := range collects {
+			out = append(out, &Output{Collect: c, Argv: argv, Label: sanitizeLabel(filepath.Base(path)), Size: size, MaxBuffer: maxBuf})
+		}
+		return out, nil
+	}
+	type sw struct {
+		size  int64
+		write int
+	}
+	var combos []sw
+	if len(opt.OutputSizes) == 0 && len(opt.WriteSizes) == 0 {
+		// The default matrix: 64 KiB writes at every size, 100-byte lines at
+		// 1 MiB (at 64 MiB they would take 670k writes, seconds per sample).
+		sizes := []int64{1 << 20, 64 << 20}
+		if !opt.Quick {
+			sizes = append(sizes, 1<<30)
+		}
+		for _, s := range sizes {
+			combos = append(combos, sw{s, 64 << 10})
+		}
+		combos = append(combos, sw{1 << 20, lineLen})
+	} else {
+		sizes, writes := opt.OutputSizes, opt.WriteSizes
+		if len(sizes) == 0 {
+			sizes = []int64{1 << 20, 64 << 20}
+		}
+		if len(writes) == 0 {
+			writes = []int{64 << 10, lineLen}
+		}
+		for _, s := range sizes {
+			for _, w := range writes {
+				combos = append(combos, sw{s, w})
+			}
+		}
+	}
+	for _, c := range combos {
+		for _, col := range collects {
+			o := &Output{Collect: col, Size: c.size, Write: c.write, Stderr: opt.Stderr, MaxBuffer: maxBuf}
+			switch {
+			case int64(c.write) > c.size:
+				o.invalid = fmt.Sprintf("write size %s is larger than the output size %s", bench.FormatSize(int64(c.write)), bench.FormatSize(c.size))
+			case col == "buffered" && c.size > maxBuf:
+				o.skip = fmt.Sprintf("%s would exceed --max-buffer %s (buffering it all is what breaks; raise --max-buffer to measure it)", bench.FormatSize(c.size), bench.FormatSize(maxBuf))
+			}
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// Run implements bench.Scenario.
+func (o *Output) Run(ctx context.Context, b *bench.B) error {
+	if o.invalid != "" {
+		return errors.New(o.invalid)
+	}
+	if o.Size > 0 {
+		b.SetBytes(o.Size)
+	}
+	// Peak memory: start from a clean slate so growth is this benchmark's.
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetErr := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
+	base := procStatusKB("VmRSS")
+	var got collected
+	var transfer []float64
+	for b.Loop() {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var err error
+		got, err = o.once(ctx)
+		if err != nil {
+			return err
+		}
+		if o.Size > 0 && got.bytes != o.Size {
+			return fmt.Errorf("received %d bytes, the child wrote %d (bytes in != bytes out)", got.bytes, o.Size)
+		}
+		// Interleaving cuts lines between the two pipes, so lines are only
+		// checked on a single stream.
+		if o.Collect == "lines" && o.Argv == nil && !o.Stderr {
+			if want := (o.Size + lineLen - 1) / lineLen; got.lines != want {
+				return fmt.Errorf("split %d lines, want %d", got.lines, want)
+			}
+		}
+		if got.first > 0 {
+			b.Observe("first_byte", got.first)
+			b.Observe("transfer", got.total-got.first)
+			if b.Timing() {
+				transfer = append(transfer, float64(got.total-got.first))
+			}
+		}
+	}
+	if peak := procStatusKB("VmHWM"); resetErr == nil && peak > 0 && base > 0 {
+		b.ReportMetric(float64(max(0, peak-base))*1024, "parent_peak_growth_bytes")
+	} else {
+		b.Warn("parent peak memory not measured (clear_refs: %v)", resetErr)
+	}
+	if len(transfer) > 0 {
+		med := median(transfer)
+		if got.bytes > 0 && med > 0 {
+			b.ReportMetric(float64(got.bytes)*1e3/med, "MB/s")
+		}
+	}
+	if o.Size == 0 {
+		b.ReportMetric(float64(got.bytes), "bytes/op")
+	}
+	return nil
+}
+
+func median(x []float64) float64 {
+	y := append([]float64(nil), x...)
+	// Small slices: insertion sort avoids importing sort for one call site.
+	for i := 1; i < len(y); i++ {
+		for j := i; j > 0 && y[j] < y[j-1]; j-- {
+			y[j], y[j-1] = y[j-1], y[j]
+		}
+	}
+	if len(y)%2 == 1 {
+		return y[len(y)/2]
+	}
+	return (y[len(y)/2-1] + y[len(y)/2]) / 2
+}
+
+type collected struct {
+	bytes, lines int64
+	first, total time.Duration
+}
+
+// command builds the child: the user's command or ipcbench's writer.
+func (o *Output) command(ctx context.Context) (*exec.Cmd, error) {
+	if o.Argv != nil {
+		cmd := exec.CommandContext(ctx, o.Argv[0], o.Argv[1:]...)
+		bench.Harden(cmd)
+		return cmd, nil
+	}
+	st := "0"
+	if o.Stderr {
+		st = "1"
+	}
+	cmd, err := bench.Command(ctx, writerRole, nil, strconv.FormatInt(o.Size, 10), strconv.Itoa(o.Write), st, strconv.FormatInt(o.dieAfter, 10))
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = nil
+	return cmd, nil
+}
+
+func (o *Output) once(ctx context.Context) (collected, error) {
+	switch o.Collect {
+	case "buffered":
+		return o.buffered(ctx)
+	case "streamed", "lines":
+		return o.streamed(ctx)
+	}
+	return collected{}, fmt.Errorf("unknown collect mode %q (accepted: buffered, streamed, lines)", o.Collect)
+}
+
+// limitBuffer is the buffered collector: a bytes.Buffer (grown by doubling,
+// as cmd.Output's) that refuses to hold more than max bytes, killing the
+// child as Node's exec does when maxBuffer is exceeded.
+type limitBuffer struct {
+	mu       sync.Mutex
+	buf      bytes.Buffer
+	max      int64
+	t0       time.Time
+	first    time.Duration
+	exceeded bool
+	kill     func()
+}
+
+var errMaxBuffer = errors.New("max-buffer exceeded")
+
+func (l *limitBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.first == 0 && len(p) > 0 {
+		l.first = time.Since(l.t0)
+	}
+	if int64(l.buf.Len()+len(p)) > l.max {
+		if !l.exceeded {
+			l.exceeded = true
+			l.kill()
+		}
+		return 0, errMaxBuffer
+	}
+	return l.buf.Write(p)
+}
+
+func (o *Output) buffered(ctx context.Context) (collected, error) {
+	cmd, err := o.command(ctx)
+	if err != nil {
+		return collected{}, err
+	}
+	t0 := time.Now()
+	out := &limitBuffer{max: o.MaxBuffer, t0: t0}
+	out.kill = func() { cmd.Process.Kill() }
+	cmd.Stdout = out
+	var errb *limitBuffer
+	if o.Stderr {
+		errb = &limitBuffer{max: o.MaxBuffer, t0: t0, kill: out.kill}
+		cmd.Stderr = errb
+	}
+	if err := cmd.Start(); err != nil {
+		return collected{}, fmt.Errorf("start: %w", err)
+	}
+	err = cmd.Wait()
+	total := time.Since(t0)
+	if out.exceeded || (errb != nil && errb.exceeded) {
+		return collected{}, fmt.Errorf("child output exceeded --max-buffer %s; the child was killed (Node's exec fails the same way: ERR_CHILD_PROCESS_STDIO_MAXBUFFER)", bench.FormatSize(o.MaxBuffer))
+	}
+	if err != nil {
+		return collected{}, childFailed(err)
+	}
+	c := collected{bytes: int64(out.buf.Len()), first: out.first, total: total}
+	if errb != nil {
+		c.bytes += int64(errb.buf.Len())
+		if errb.first > 0 && (c.first == 0 || errb.first < c.first) {
+			c.first = errb.first
+		}
+	}
+	return c, nil
+}
+
+func childFailed(err error) error {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return fmt.Errorf("child failed: %s", ee.ProcessState.String())
+	}
+	return fmt.Errorf("child: %w", err)
+}
+
+// streamed reads each pipe with a fixed 64 KiB buffer, counting bytes (and
+// lines) as they come; with stderr interleaved, one goroutine per pipe.
+func (o *Output) streamed(ctx context.Context) (collected, error) {
+	cmd, err := o.command(ctx)
+	if err != nil {
+		return collected{}, err
+	}
+	t0 := time.Now()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return collected{}, err
+	}
+	var stderr io.ReadCloser
+	if o.Stderr {
+		if stderr, err = cmd.StderrPipe(); err != nil {
+			return collected{}, err
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		return collected{}, fmt.Errorf("start: %w", err)
+	}
+	lines := o.Collect == "lines"
+	var res [2]readResult
+	var wg sync.WaitGroup
+	if stderr != nil {
+		wg.Add(1)
+		go func() { defer wg.Done(); res[1] = drain(stderr, t0, lines) }()
+	}
+	res[0] = drain(stdout, t0, lines)
+	wg.Wait()
+	err = cmd.Wait()
+	total := time.Since(t0)
+	if err != nil {
+		return collected{}, childFailed(err)
+	}
+	for _, r := range res {
+		if r.err != nil {
+			return collected{}, fmt.Errorf("read: %w", r.err)
+		}
+	}
+	c := collected{bytes: res[0].bytes + res[1].bytes, lines: res[0].lines + res[1].lines, first: res[0].first, total: total}
+	if res[1].first > 0 && (c.first == 0 || res[1].first < c.first) {
+		c.first = res[1].first
+	}
+	return c, nil
+}
+
+type readResult struct {
+	bytes, lines int64
+	first        time.Duration
+	err          error
+}
+
+func drain(r io.Reader, t0 time.Time, lines bool) readResult {
+	var res readResult
+	if !lines {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := r.Read(buf)
+			if n > 0 {
+				if res.first == 0 {
+					res.first = time.Since(t0)
+				}
+				res.bytes += int64(n)
+			}
+			if err != nil {
+				if err != io.EOF {
+					res.err = err
+				}
+				return res
+			}
+		}
+	}
+	br := bufio.NewReaderSize(r, 64<<10)
+	partial := false // inside a line longer than the buffer
+	for {
+		seg, err := br.ReadSlice('\n')
+		if len(seg) > 0 {
+			if res.first == 0 {
+				res.first = time.Since(t0)
+			}
+			res.bytes += int64(len(seg))
+		}
+		switch {
+		case err == nil:
+			res.lines++
+			partial = false
+		case err == bufio.ErrBufferFull:
+			partial = true
+		case err == io.EOF:
+			if len(seg) > 0 || partial {
+				res.lines++ // a last line without '\n' is still a line
+			}
+			return res
+		default:
+			res.err = err
+			return res
+		}
+	}
+}
+
+// procStatusKB reads a "VmXXX: N kB" field of /proc/self/status.
+func procStatusKB(field string) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				v, _ := strconv.ParseInt(f[0], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// outputWriter is the child of the output scenario: it writes size bytes
+// to stdout in write-sized write(2) calls (alternating with stderr when
+// asked), lines of lineLen bytes ending in '\n'. Args: size write stderr dieAfter.
+func outputWriter(ctx context.Context, files []*os.File, args []string) error {
+	if len(args) != 4 {
+		return fmt.Errorf("output writer: want size write stderr die-after, got %q", args)
+	}
+	size, err1 := strconv.ParseInt(args[0], 10, 64)
+	write, err2 := strconv.Atoi(args[1])
+	dieAfter, err3 := strconv.ParseInt(args[3], 10, 64)
+	if err := errors.Join(err1, err2, err3); err != nil || size <= 0 || write <= 0 {
+		return fmt.Errorf("output writer: bad arguments %q", args)
+	}
+	alternate := args[2] == "1"
+	// A pattern that repeats every lineLen bytes, so any window of the
+	// stream is lines of lineLen bytes whatever the write size.
+	period := lineLen * ((write + lineLen - 1) / lineLen)
+	pat := make([]byte, period+write)
+	for i := range pat {
+		if i%lineLen == lineLen-1 {
+			pat[i] = '\n'
+		} else {
+			pat[i] = 'a' + byte(i%26)
+		}
+	}
+	var done int64
+	fd := 1
+	for done < size {
+		n := int(min(int64(write), size-done))
+		off := int(done % lineLen)
+		// Raw write(2): no buffering, one syscall per write-size chunk.
+		k, err := unix.Write(fd, pat[off:off+n])
+		if err != nil {
+			if err == unix.EINTR {
+				continue
+			}
+			return fmt.Errorf("output writer: %w", err)
+		}
+		done += int64(k)
+		if dieAfter > 0 && done >= dieAfter {
+			os.Exit(4)
+		}
+		if alternate {
+			fd = 3 - fd // 1 ↔ 2
+		}
+	}
+	return nil
+}

@@ -1,0 +1,132 @@
+package scenarios
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/ipcbench/ipcbench/bench"
+	"github.com/ipcbench/ipcbench/internal/leakcheck"
+)
+
+func runOne(t *testing.T, s bench.Scenario) (res resultView) {
+	t.Helper()
+	r, err := bench.Run(context.Background(), s, tinyCfg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resultView{err: r.Error, skipped: r.Skipped, metrics: r.Metrics, iters: r.Iterations, dists: len(r.Distributions)}
+}
+
+type resultView struct {
+	err, skipped string
+	metrics      map[string]float64
+	iters        int64
+	dists        int
+}
+
+func TestOutputBytesInEqualsBytesOut(t *testing.T) {
+	leakcheck.Check(t)
+	// Sizes and write sizes that do and do not divide each other or the
+	// line length; the scenario itself fails on any byte or line mismatch.
+	cases := []struct {
+		size  int64
+		write int
+	}{{1, 1}, {100, 100}, {12345, 100}, {250_000, 4096}, {1 << 20, 65536}, {1<<20 + 7, 65536}, {300_001, 7777}}
+	for _, c := range cases {
+		for _, col := range []string{"buffered", "streamed", "lines"} {
+			for _, stderr := range []bool{false, true} {
+				o := &Output{Collect: col, Size: c.size, Write: c.write, Stderr: stderr, MaxBuffer: DefaultMaxBuffer}
+				r := runOne(t, o)
+				if r.err != "" {
+					t.Fatalf("%s: %s", o.Name(), r.err)
+				}
+				if r.iters < 1 || r.metrics["MB/s"] <= 0 {
+					t.Fatalf("%s: %d ops, metrics %v", o.Name(), r.iters, r.metrics)
+				}
+				if _, ok := r.metrics["parent_peak_growth_bytes"]; !ok {
+					t.Fatalf("%s: no peak memory figure", o.Name())
+				}
+			}
+		}
+	}
+}
+
+func TestOutputLineSplitting(t *testing.T) {
+	// A stream ending in a partial line, a line longer than the reader's
+	// buffer, and an empty input.
+	cases := map[string]struct{ bytes, lines int64 }{
+		"a\nbb\nccc":                         {8, 3},
+		"a\nbb\n":                            {5, 2},
+		"":                                   {0, 0},
+		strings.Repeat("x", 200_000) + "\ny": {200_002, 2},
+	}
+	for in, want := range cases {
+		r := drain(strings.NewReader(in), timeNow(), true)
+		if r.err != nil || r.bytes != want.bytes || r.lines != want.lines {
+			t.Errorf("%.20q: %d bytes %d lines (err %v), want %d %d", in, r.bytes, r.lines, r.err, want.bytes, want.lines)
+		}
+	}
+}
+
+func TestOutputMaxBufferExceeded(t *testing.T) {
+	leakcheck.Check(t)
+	o := &Output{Collect: "buffered", Size: 1 << 20, Write: 65536, MaxBuffer: 100_000}
+	r := runOne(t, o)
+	if !strings.Contains(r.err, "exceeded --max-buffer") {
+		t.Fatalf("error %q should name the max-buffer limit", r.err)
+	}
+	// Known in advance: skipped with the reason, not run.
+	list, _ := buildOutput(Options{OutputSizes: []int64{1 << 20}, WriteSizes: []int{65536}, MaxBuffer: 1000})
+	if list[0].(*Output).SkipReason() == "" {
+		t.Fatal("buffered above --max-buffer should be skipped")
+	}
+}
+
+func TestOutputChildDiesMidStream(t *testing.T) {
+	leakcheck.Check(t)
+	for _, col := range []string{"buffered", "streamed", "lines"} {
+		o := &Output{Collect: col, Size: 1 << 20, Write: 4096, MaxBuffer: DefaultMaxBuffer, dieAfter: 100_000}
+		r := runOne(t, o)
+		if !strings.Contains(r.err, "exit status 4") {
+			t.Fatalf("%s: error %q should say the child died", col, r.err)
+		}
+	}
+}
+
+func TestOutputUserCommand(t *testing.T) {
+	leakcheck.Check(t)
+	list, err := buildOutput(Options{Cmd: "head -c 300000 /dev/zero", OutputSizes: []int64{300000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range list {
+		if r := runOne(t, s); r.err != "" {
+			t.Fatalf("%s: %s", s.Name(), r.err)
+		}
+	}
+	// A command that writes less than promised fails with the counts.
+	list, _ = buildOutput(Options{Cmd: "head -c 1000 /dev/zero", OutputSizes: []int64{5000}})
+	if r := runOne(t, list[1]); !strings.Contains(r.err, "received 1000 bytes, the child wrote 5000") {
+		t.Fatalf("short output: %q", r.err)
+	}
+	// A failing command fails its benchmark with the status.
+	list, _ = buildOutput(Options{Cmd: "false"})
+	if r := runOne(t, list[0]); !strings.Contains(r.err, "exit status 1") {
+		t.Fatalf("failing command: %q", r.err)
+	}
+	if _, err := buildOutput(Options{Cmd: "/no/such"}); err == nil {
+		t.Fatal("missing command accepted")
+	}
+}
+
+func TestOutputInvalidWriteSize(t *testing.T) {
+	list, err := buildOutput(Options{OutputSizes: []int64{1000}, WriteSizes: []int{4096}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := runOne(t, list[1])
+	if !strings.Contains(r.err, "larger than the output size") {
+		t.Fatalf("write > size: %q", r.err)
+	}
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs ipcbench and C tools measuring the same things, back to back in the
+# same minute, so the ratios in README.md can be re-checked on any machine.
+# Needs cc; hyperfine and perf are used when installed (apt-get install
+# hyperfine linux-perf). Never run two benchmarks at once.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+go build -o "$tmp/ipcbench" ./cmd/ipcbench
+cc -O2 -o "$tmp/pingpong" scripts/cref/pingpong.c
+cc -O2 -o "$tmp/reader" scripts/cref/reader.c
+ib() { "$tmp/ipcbench" run "$@" --no-save --format csv 2>/dev/null | awk -F, 'NR>1 {printf "ipcbench %s median_ns=%.0f\n", $1, $5}'; }
+cpus=$(nproc)
+a=0; b=$(( cpus > 1 ? 1 : 0 ))
+for round in 1 2 3; do
+  echo "== round $round"
+  if command -v hyperfine >/dev/null; then
+    hyperfine -N --warmup 20 --runs 300 --export-json "$tmp/h.json" /bin/true >/dev/null 2>&1 &&
+      python3 -c "import json;r=json.load(open('$tmp/h.json'))['results'][0];print('hyperfine -N /bin/true median_ns=%.0f' % (r['median']*1e9))"
+  fi
+  ib spawn --filter 'mode=spawn/cmd=true$' --budget 2s
+  if command -v perf >/dev/null; then
+    echo "perf bench sched pipe, taskset -c $a: $(taskset -c $a perf bench sched pipe -l 200000 2>/dev/null | awk '/usecs\/op/ {print $1*1000 " ns"}')"
+  fi
+  for t in pipe unix tcp; do
+    "$tmp/pingpong" $t 64 $a $a 1
+    "$tmp/pingpong" $t 64 $a $b 1
+    ib roundtrip --transports $t --modes raw --sizes 64 --budget 1s
+  done
+  "$tmp/pingpong" shm-spin 64 $a $b 1
+  ib roundtrip --transports shm-spin --sizes 64 --placements cross-core --budget 1s
+  IPCBENCH_CHILD_ROLE=output-writer IPCBENCH_CHILD_NFILES=0 "$tmp/reader" 15 "$tmp/ipcbench" 67108864 65536 0 0
+  "$tmp/ipcbench" run output --output-sizes 64MiB --write-sizes 64KiB --filter streamed --no-save --format csv 2>/dev/null |
+    python3 -c "import csv,sys;r=list(csv.DictReader(sys.stdin))[0];print('ipcbench streamed 64MiB: %.0f MB/s' % float(r['MB/s']))"
+done
