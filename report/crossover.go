@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/ipcbench/ipcbench/results"
@@ -13,8 +14,7 @@ import (
 // (size, write size), each collect mode's MB/s and parent peak memory
 // growth, so where buffering starts to cost against streaming is plain.
 func crossover(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
-	type key struct{ rest string }
-	modes := []string{"buffered", "streamed", "lines"}
+	var modes []string // "buffered", "streamed/raw", ... in order of appearance
 	rows := map[string]map[string]*results.Benchmark{}
 	var order []string
 	for i := range s.Benchmarks {
@@ -24,7 +24,14 @@ func crossover(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
 		}
 		col := b.Params["collect"]
 		rest := strings.Replace(b.Name, "/collect="+col, "", 1)
+		if m := b.Params["mode"]; m != "" {
+			rest = strings.Replace(rest, "/mode="+m, "", 1)
+			col += "/" + m
+		}
 		rest = strings.TrimPrefix(rest, "Output/")
+		if !slices.Contains(modes, col) {
+			modes = append(modes, col)
+		}
 		if rows[rest] == nil {
 			rows[rest] = map[string]*results.Benchmark{}
 			order = append(order, rest)

@@ -27,8 +27,12 @@ import (
 //   - buffered: everything into memory (a growing bytes.Buffer fed by
 //     os/exec's copying goroutine, as cmd.Output() and Node's exec do),
 //     handed back whole at exit, bounded by a max-buffer limit;
-//   - streamed: fixed 64 KiB reads as data arrives, counted and dropped;
-//   - lines: streamed and split into lines (bufio.Reader.ReadSlice).
+//   - streamed: fixed 64 KiB reads as data arrives, counted and dropped,
+//     in two modes like the transports: raw reads a blocking pipe with
+//     read(2) (a C reader's cost), go reads cmd.StdoutPipe() through the
+//     runtime poller (an idiomatic Go program's cost: a read that returns
+//     EAGAIN and an epoll wait per pipe-full);
+//   - lines: streamed (go) and split into lines (bufio.Reader.ReadSlice).
 //
 // One op is one child from start to exit with all its output collected.
 // Phases: first_byte (start → first byte read) and transfer (first byte →
@@ -39,6 +43,7 @@ import (
 // exec and never goes down, MEASURING.md pitfall 11).
 type Output struct {
 	Collect   string // buffered, streamed, lines
+	Mode      string // streamed only: raw (blocking read(2)) or go (StdoutPipe, poller)
 	Size      int64  // bytes the child writes (0 with a user command: unknown)
 	Write     int    // the child's write size
 	Stderr    bool   // the child alternates writes between stdout and stderr
@@ -66,6 +71,9 @@ func init() { register(writerRole, outputWriter) }
 // Name implements bench.Scenario.
 func (o *Output) Name() string {
 	n := "Output/collect=" + o.Collect
+	if o.Mode != "" {
+		n += "/mode=" + o.Mode
+	}
 	if o.Argv != nil {
 		n += "/cmd=" + o.Label
 		if o.Size > 0 {
@@ -97,7 +105,8 @@ func buildOutput(opt Options) ([]bench.Scenario, error) {
 	if maxBuf == 0 {
 		maxBuf = DefaultMaxBuffer
 	}
-	collects := []string{"buffered", "streamed", "lines"}
+	type cm struct{ collect, mode string }
+	collects := []cm{{"buffered", ""}, {"streamed", "raw"}, {"streamed", "go"}, {"lines", ""}}
 	var out []bench.Scenario
 	if opt.Cmd != "" {
 		argv, err := shellquote.Split(opt.Cmd)
@@ -116,7 +125,7 @@ func buildOutput(opt Options) ([]bench.Scenario, error) {
 			return nil, fmt.Errorf("--output-sizes with --cmd takes one size (the bytes the command writes), got %d", len(opt.OutputSizes))
 		}
 		for _, c := range collects {
-			out = append(out, &Output{Collect: c, Argv: argv, Label: sanitizeLabel(filepath.Base(path)), Size: size, MaxBuffer: maxBuf})
+			out = append(out, &Output{Collect: c.collect, Mode: c.mode, Argv: argv, Label: sanitizeLabel(filepath.Base(path)), Size: size, MaxBuffer: maxBuf})
 		}
 		return out, nil
 	}
@@ -151,8 +160,9 @@ func buildOutput(opt Options) ([]bench.Scenario, error) {
 		}
 	}
 	for _, c := range combos {
-		for _, col := range collects {
-			o := &Output{Collect: col, Size: c.size, Write: c.write, Stderr: opt.Stderr, MaxBuffer: maxBuf}
+		for _, cc := range collects {
+			col := cc.collect
+			o := &Output{Collect: col, Mode: cc.mode, Size: c.size, Write: c.write, Stderr: opt.Stderr, MaxBuffer: maxBuf}
 			switch {
 			case int64(c.write) > c.size:
 				o.invalid = fmt.Sprintf("write size %s is larger than the output size %s", bench.FormatSize(int64(c.write)), bench.FormatSize(c.size))
@@ -354,18 +364,34 @@ func (o *Output) streamed(ctx context.Context) (collected, error) {
 		return collected{}, err
 	}
 	t0 := time.Now()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
+	var stdout io.ReadCloser
+	if o.Mode == "raw" {
+		// A pipe in blocking mode that the poller never sees: each Read is
+		// one read(2) that sleeps in the kernel, as a C reader's does.
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+			return collected{}, fmt.Errorf("pipe2: %w", err)
+		}
+		r, w := os.NewFile(uintptr(p[0]), "stdout-r"), os.NewFile(uintptr(p[1]), "stdout-w")
+		defer r.Close()
+		defer w.Close() // after Start too: closing twice is harmless
+		cmd.Stdout, stdout = w, r
+	} else if stdout, err = cmd.StdoutPipe(); err != nil {
 		return collected{}, err
 	}
 	var stderr io.ReadCloser
 	if o.Stderr {
+		// stderr is read through the poller in both modes: interleaving is
+		// about two streams, not about the read path.
 		if stderr, err = cmd.StderrPipe(); err != nil {
 			return collected{}, err
 		}
 	}
 	if err := cmd.Start(); err != nil {
 		return collected{}, fmt.Errorf("start: %w", err)
+	}
+	if f, ok := cmd.Stdout.(*os.File); ok {
+		f.Close() // the child has its copy; ours would hide EOF
 	}
 	lines := o.Collect == "lines"
 	var res [2]readResult

@@ -25,6 +25,8 @@ type resultView struct {
 	dists        int
 }
 
+var collectModes = [][2]string{{"buffered", ""}, {"streamed", "raw"}, {"streamed", "go"}, {"lines", ""}}
+
 func TestOutputBytesInEqualsBytesOut(t *testing.T) {
 	leakcheck.Check(t)
 	// Sizes and write sizes that do and do not divide each other or the
@@ -34,9 +36,9 @@ func TestOutputBytesInEqualsBytesOut(t *testing.T) {
 		write int
 	}{{1, 1}, {100, 100}, {12345, 100}, {250_000, 4096}, {1 << 20, 65536}, {1<<20 + 7, 65536}, {300_001, 7777}}
 	for _, c := range cases {
-		for _, col := range []string{"buffered", "streamed", "lines"} {
+		for _, cm := range collectModes {
 			for _, stderr := range []bool{false, true} {
-				o := &Output{Collect: col, Size: c.size, Write: c.write, Stderr: stderr, MaxBuffer: DefaultMaxBuffer}
+				o := &Output{Collect: cm[0], Mode: cm[1], Size: c.size, Write: c.write, Stderr: stderr, MaxBuffer: DefaultMaxBuffer}
 				r := runOne(t, o)
 				if r.err != "" {
 					t.Fatalf("%s: %s", o.Name(), r.err)
@@ -85,11 +87,11 @@ func TestOutputMaxBufferExceeded(t *testing.T) {
 
 func TestOutputChildDiesMidStream(t *testing.T) {
 	leakcheck.Check(t)
-	for _, col := range []string{"buffered", "streamed", "lines"} {
-		o := &Output{Collect: col, Size: 1 << 20, Write: 4096, MaxBuffer: DefaultMaxBuffer, dieAfter: 100_000}
+	for _, cm := range collectModes {
+		o := &Output{Collect: cm[0], Mode: cm[1], Size: 1 << 20, Write: 4096, MaxBuffer: DefaultMaxBuffer, dieAfter: 100_000}
 		r := runOne(t, o)
 		if !strings.Contains(r.err, "exit status 4") {
-			t.Fatalf("%s: error %q should say the child died", col, r.err)
+			t.Fatalf("%s: error %q should say the child died", o.Name(), r.err)
 		}
 	}
 }
@@ -107,7 +109,7 @@ func TestOutputUserCommand(t *testing.T) {
 	}
 	// A command that writes less than promised fails with the counts.
 	list, _ = buildOutput(Options{Cmd: "head -c 1000 /dev/zero", OutputSizes: []int64{5000}})
-	if r := runOne(t, list[1]); !strings.Contains(r.err, "received 1000 bytes, the child wrote 5000") {
+	if r := runOne(t, list[1]); !strings.Contains(r.err, "received 1000 bytes, the child wrote 5000") || !strings.Contains(list[1].Name(), "streamed/mode=raw") {
 		t.Fatalf("short output: %q", r.err)
 	}
 	// A failing command fails its benchmark with the status.
