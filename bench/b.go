@@ -55,6 +55,8 @@ type B struct {
 	usage1 usageSnap
 	track  []int // live child pids whose CPU is ours, not foreign load
 
+	par *parallelState // set by Parallel
+
 	hooksStarted bool
 	hookErr      error
 	err          error
@@ -241,6 +243,13 @@ func (b *B) TrackProcess(pid int) { b.track = append(b.track, pid) }
 
 // TimedOps is the number of operations in timed samples so far.
 func (b *B) TimedOps() int64 {
+	if b.par != nil {
+		var n int64
+		for _, s := range b.samples {
+			n += s.Iters
+		}
+		return n
+	}
 	var n int64
 	for _, s := range b.samples {
 		n += s.Iters
@@ -365,11 +374,20 @@ func (b *B) result(res results.Benchmark) results.Benchmark {
 	if b.perOp {
 		perOpCost = to
 	}
-	if res.Summary.Median > 0 {
-		frac := perOpCost / res.Summary.Median
+	opTime := res.Summary.Median
+	if b.par != nil {
+		// Parallel: the figure is aggregate ns/op; each worker's op lasts
+		// workers × that, and only workers pay per-op clock reads.
+		opTime *= float64(len(b.par.workers))
+		if !b.perOp {
+			perOpCost = 0
+		}
+	}
+	if opTime > 0 {
+		frac := perOpCost / opTime
 		m["timer_overhead_share"] = frac
 		if frac > 0.01 {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("clock reads cost %.1f%% of each op (%.0f ns of %.0f ns): figure slightly inflated", 100*frac, perOpCost, res.Summary.Median))
+			res.Warnings = append(res.Warnings, fmt.Sprintf("clock reads cost %.1f%% of each op (%.0f ns of %.0f ns): figure slightly inflated", 100*frac, perOpCost, opTime))
 		}
 	}
 	res.LoadShare, res.Warnings = loadWarnings(du, b.sampleEnd.Sub(b.sampleStart), b.cfg.LoadWarnShare, res.Warnings)

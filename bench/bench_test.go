@@ -3,9 +3,12 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // sleepy is a fake scenario whose op takes about d.
@@ -214,5 +217,94 @@ func TestFingerprint(t *testing.T) {
 	}
 	if len(e.Placements) == 0 || e.Placements[0] != SameCore {
 		t.Fatalf("placements %v", e.Placements)
+	}
+}
+
+type par struct{ n int }
+
+func (p par) Name() string { return "Fake/op=parallel" }
+func (p par) Run(ctx context.Context, b *B) error {
+	return b.Parallel(p.n, func(w *Worker) error {
+		for w.Next() {
+			t := time.Now()
+			for time.Since(t) < 20*time.Microsecond {
+			}
+			w.Observe("phase", time.Microsecond)
+		}
+		return nil
+	})
+}
+
+func TestParallelInvariants(t *testing.T) {
+	res, err := Run(context.Background(), par{n: 2}, quickCfg())
+	if err != nil || res.Error != "" {
+		t.Fatalf("%v %s", err, res.Error)
+	}
+	var iters int64
+	for _, s := range res.Samples {
+		iters += s.Iters
+	}
+	if iters != res.Iterations || res.Summary.N < 8 {
+		t.Fatalf("iterations %d vs %d; n=%d", iters, res.Iterations, res.Summary.N)
+	}
+	m := res.Summary
+	if !(m.P50 <= m.P90 && m.P90 <= m.P99 && m.P99 <= m.P999) {
+		t.Fatalf("percentiles out of order %+v", m)
+	}
+	if res.Distributions["phase"].N == 0 {
+		t.Fatal("no merged phase distribution")
+	}
+}
+
+type parFail struct{}
+
+func (parFail) Name() string { return "Fake/op=parfail" }
+func (parFail) Run(ctx context.Context, b *B) error {
+	return b.Parallel(3, func(w *Worker) error {
+		n := 0
+		for w.Next() {
+			n++
+			if w.ID() == 1 && n == 5 {
+				return errors.New("pair broke")
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+		return nil
+	})
+}
+
+func TestParallelFailure(t *testing.T) {
+	res, _ := Run(context.Background(), parFail{}, quickCfg())
+	if !strings.Contains(res.Error, "worker 1 of 3: pair broke") {
+		t.Fatalf("error %q", res.Error)
+	}
+}
+
+func TestPlacePairsAndDefaultCores(t *testing.T) {
+	topo := []results.CPUTopology{{CPU: 0, Core: 0}, {CPU: 1, Core: 1}, {CPU: 2, Core: 0, Siblings: []int{0}}, {CPU: 3, Core: 1, Siblings: []int{1}}}
+	topo[0].Siblings, topo[1].Siblings = []int{2}, []int{3}
+	pairs, note, err := PlacePairs(CrossCore, topo, 2)
+	if err != nil || note != "" || pairs[0] != [2]int{0, 1} || pairs[1] != [2]int{2, 3} {
+		t.Fatalf("cross-core x2: %v %q %v", pairs, note, err)
+	}
+	pairs, note, _ = PlacePairs(CrossCore, topo, 3)
+	if note == "" || len(pairs) != 3 {
+		t.Fatalf("cross-core x3 on 4 CPUs must say how it shared: %v %q", pairs, note)
+	}
+	pairs, _, _ = PlacePairs(SMTSibling, topo, 2)
+	if pairs[0] != [2]int{0, 2} || pairs[1] != [2]int{1, 3} {
+		t.Fatalf("smt pairs %v", pairs)
+	}
+	if _, _, err := PlacePairs(CrossSocket, topo, 1); err == nil {
+		t.Fatal("cross-socket on one package accepted")
+	}
+	for _, c := range []struct {
+		allowed int
+		quota   float64
+		want    string
+	}{{1, 0, "[1]"}, {2, 0, "[1 2]"}, {16, 0, "[1 2 4 8 16]"}, {12, 0, "[1 2 4 8 12]"}, {16, 3.5, "[1 2 3]"}, {8, 0.5, "[1]"}} {
+		if got := fmt.Sprint(DefaultCores(c.allowed, c.quota)); got != c.want {
+			t.Errorf("DefaultCores(%d, %v) = %s, want %s", c.allowed, c.quota, got, c.want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -56,7 +57,7 @@ func Fingerprint() results.Env {
 	} else if v := readTrim("/sys/hypervisor/type"); v != "" {
 		e.Virtualized, e.Hypervisor = true, v
 	}
-	e.CgroupCPUMax, e.CgroupCPUs = cgroupCPU()
+	e.CgroupCPUMax, e.CgroupCPUs = CgroupCPU()
 	e.Governor = readTrim("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
 	if v := readTrim("/sys/devices/system/cpu/smt/control"); v != "" {
 		e.SMT = v
@@ -91,9 +92,9 @@ func readTrim(path string) string {
 	return strings.TrimSpace(string(data))
 }
 
-// cgroupCPU reads the cgroup v2 CPU quota of this process ("max 100000" when
+// CgroupCPU reads the cgroup v2 CPU quota of this process ("max 100000" when
 // unlimited) and the number of CPUs it amounts to (0: unlimited).
-func cgroupCPU() (string, float64) {
+func CgroupCPU() (string, float64) {
 	rel := "/"
 	if data, err := os.ReadFile("/proc/self/cgroup"); err == nil {
 		for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
@@ -212,6 +213,107 @@ func AvailablePlacements(topo []results.CPUTopology) []string {
 		if _, _, err := PlaceCPUs(p, topo); err == nil {
 			out = append(out, p)
 		}
+	}
+	return out
+}
+
+// PlacePairs places n concurrent parent–child pairs: each pair on its own
+// CPUs where there are enough, else sharing them round-robin. note says
+// how they were placed when the machine could not give every pair its own
+// CPUs (empty when it could).
+func PlacePairs(placement string, topo []results.CPUTopology, n int) (pairs [][2]int, note string, err error) {
+	if n < 1 {
+		return nil, "", fmt.Errorf("%d pairs", n)
+	}
+	if _, _, err := PlaceCPUs(placement, topo); err != nil {
+		return nil, "", err
+	}
+	if placement == Unpinned {
+		for i := 0; i < n; i++ {
+			pairs = append(pairs, [2]int{-1, -1})
+		}
+		return pairs, "", nil
+	}
+	// One CPU per physical core first, then the remaining SMT siblings: pairs
+	// spread over cores before they double up on hyperthreads.
+	var order []int
+	seen := map[[2]int]bool{}
+	for _, t := range topo {
+		if k := [2]int{t.Package, t.Core}; !seen[k] {
+			seen[k] = true
+			order = append(order, t.CPU)
+		}
+	}
+	for _, t := range topo {
+		if !slices.Contains(order, t.CPU) {
+			order = append(order, t.CPU)
+		}
+	}
+	L := len(order)
+	switch placement {
+	case SameCore:
+		for i := 0; i < n; i++ {
+			c := order[i%L]
+			pairs = append(pairs, [2]int{c, c})
+		}
+		if n > L {
+			note = fmt.Sprintf("%d same-core pairs on %d CPUs: %d pairs share each CPU", n, L, (n+L-1)/L)
+		}
+	case CrossCore:
+		for i := 0; i < n; i++ {
+			pairs = append(pairs, [2]int{order[(2*i)%L], order[(2*i+1)%L]})
+		}
+		if 2*n > L {
+			note = fmt.Sprintf("%d cross-core pairs need %d CPUs, %d allowed: pair i runs on CPUs 2i and 2i+1 (mod %d), so pairs share CPUs", n, 2*n, L, L)
+		}
+	case SMTSibling:
+		var sib [][2]int
+		for _, t := range topo {
+			for _, s := range t.Siblings {
+				if t.CPU < s {
+					sib = append(sib, [2]int{t.CPU, s})
+				}
+			}
+		}
+		for i := 0; i < n; i++ {
+			pairs = append(pairs, sib[i%len(sib)])
+		}
+		if n > len(sib) {
+			note = fmt.Sprintf("%d smt-sibling pairs on %d cores: pairs share cores", n, len(sib))
+		}
+	case CrossSocket:
+		a, b := []int{}, []int{}
+		for _, t := range topo {
+			if t.Package == topo[0].Package {
+				a = append(a, t.CPU)
+			} else {
+				b = append(b, t.CPU)
+			}
+		}
+		for i := 0; i < n; i++ {
+			pairs = append(pairs, [2]int{a[i%len(a)], b[i%len(b)]})
+		}
+		if n > min(len(a), len(b)) {
+			note = fmt.Sprintf("%d cross-socket pairs on %d+%d CPUs: pairs share CPUs", n, len(a), len(b))
+		}
+	}
+	return pairs, note, nil
+}
+
+// DefaultCores is 1, the powers of two below the CPU count, and the CPU
+// count itself, where that count is the allowed CPUs capped by the cgroup
+// quota (rounded down, at least 1).
+func DefaultCores(allowed int, quota float64) []int {
+	n := allowed
+	if quota > 0 && int(quota) < n {
+		n = max(1, int(quota))
+	}
+	out := []int{1}
+	for c := 2; c < n; c *= 2 {
+		out = append(out, c)
+	}
+	if n > 1 {
+		out = append(out, n)
 	}
 	return out
 }

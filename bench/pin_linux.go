@@ -52,23 +52,27 @@ func Pin(cpu int) (func(), error) {
 	}, nil
 }
 
-// PinProcess restricts every thread of this process to cpu (cpu < 0: no
-// change). Threads the runtime creates later inherit the mask from their
+// PinProcess restricts every thread of this process to cpus (none, or
+// only negative ones: no change). Threads the runtime creates later inherit the mask from their
 // creator. This is how an idiomatic Go program is confined to a CPU (the
 // poller and scheduler still move goroutines between threads; all of them
 // are on cpu). The returned func restores the previous mask on every thread.
-func PinProcess(cpu int) (func(), error) {
-	if cpu < 0 {
+func PinProcess(cpus ...int) (func(), error) {
+	var old, set unix.CPUSet
+	for _, c := range cpus {
+		if c >= 0 {
+			set.Set(c)
+		}
+	}
+	if set.Count() == 0 {
 		return func() {}, nil
 	}
-	var old, set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &old); err != nil {
 		return nil, fmt.Errorf("bench: sched_getaffinity: %w", err)
 	}
-	set.Set(cpu)
 	if err := setAllThreads(&set); err != nil {
 		setAllThreads(&old)
-		return nil, fmt.Errorf("bench: pin process to cpu %d: %w", cpu, err)
+		return nil, fmt.Errorf("bench: pin process to cpus %v: %w", cpus, err)
 	}
 	return func() { setAllThreads(&old) }, nil
 }

@@ -19,7 +19,9 @@ func crossover(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
 	var order []string
 	for i := range s.Benchmarks {
 		b := &s.Benchmarks[i]
-		if b.Scenario != "Output" {
+		// Collection modes compared one child at a time; scaling across
+		// cores has its own table (and at cores>1 MB/s counts whole ops).
+		if b.Scenario != "Output" || (b.Params["cores"] != "" && b.Params["cores"] != "1") {
 			continue
 		}
 		col := b.Params["collect"]

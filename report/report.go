@@ -125,6 +125,9 @@ func table(w io.Writer, s *results.Set, md bool) error {
 	if err := crossover(w, s, opts); err != nil {
 		return err
 	}
+	if err := scaling(w, s, opts); err != nil {
+		return err
+	}
 	if len(notes) > 0 {
 		fmt.Fprintln(w)
 		for _, n := range notes {
@@ -136,7 +139,7 @@ func table(w io.Writer, s *results.Set, md bool) error {
 		}
 	}
 	fmt.Fprintln(w)
-	legend := "n: samples (batches of ops; for indented phases, ops); median: of batch means, with its 95% CI; p50..p99.9: per-op where marked *, else of batch means; cpu/op: user+sys of parent and children; csw/op: context switches (voluntary+involuntary)"
+	legend := "n: samples (batches of ops; for indented phases, ops); at cores=N>1 the median is aggregate time per op of all N (its inverse the total throughput) and percentiles are each worker's own op latency; median: of batch means, with its 95% CI; p50..p99.9: per-op where marked *, else of batch means; cpu/op: user+sys of parent and children; csw/op: context switches (voluntary+involuntary)"
 	if md {
 		fmt.Fprintf(w, "_%s_\n", legend)
 	} else {

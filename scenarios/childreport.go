@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -46,15 +47,19 @@ func writeReport(w io.Writer, r childReport) error {
 	return json.NewEncoder(w).Encode(r)
 }
 
+// errNoReport: the child ended cleanly but its cost report is missing or
+// unreadable; the figures stand, the child's CPU per op does not.
+var errNoReport = errors.New("no usable report from the child")
+
 // readReport parses the last JSON line a child printed.
 func readReport(out string) (childReport, error) {
 	var r childReport
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) == 0 || lines[len(lines)-1] == "" {
-		return r, fmt.Errorf("child printed no report")
+		return r, errNoReport
 	}
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
-		return r, fmt.Errorf("child report: %w", err)
+		return r, fmt.Errorf("%w: %v", errNoReport, err)
 	}
 	return r, nil
 }

@@ -48,6 +48,7 @@ type Output struct {
 	Write     int    // the child's write size
 	Stderr    bool   // the child alternates writes between stdout and stderr
 	MaxBuffer int64
+	Cores     int      // concurrent children being collected
 	Argv      []string // a user command instead of ipcbench's writer
 	Label     string
 	skip      string
@@ -79,13 +80,13 @@ func (o *Output) Name() string {
 		if o.Size > 0 {
 			n += "/size=" + strconv.FormatInt(o.Size, 10)
 		}
-		return n
+		return n + fmt.Sprintf("/cores=%d", max(1, o.Cores))
 	}
 	n += fmt.Sprintf("/size=%d/write=%d", o.Size, o.Write)
 	if o.Stderr {
 		n += "/stderr=on"
 	}
-	return n
+	return n + fmt.Sprintf("/cores=%d", max(1, o.Cores))
 }
 
 // SkipReason implements bench.Skipper.
@@ -101,6 +102,26 @@ func (o *Output) ExtraParams() map[string]string {
 }
 
 func buildOutput(opt Options) ([]bench.Scenario, error) {
+	list, err := buildOutput1(opt)
+	if err != nil {
+		return nil, err
+	}
+	cores := opt.Cores
+	if len(cores) == 0 {
+		cores = []int{1}
+	}
+	var out []bench.Scenario
+	for _, s := range list {
+		for _, n := range cores {
+			c := *s.(*Output)
+			c.Cores = n
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+func buildOutput1(opt Options) ([]bench.Scenario, error) {
 	maxBuf := opt.MaxBuffer
 	if maxBuf == 0 {
 		maxBuf = DefaultMaxBuffer
@@ -188,6 +209,36 @@ func (o *Output) Run(ctx context.Context, b *bench.B) error {
 	debug.FreeOSMemory()
 	resetErr := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
 	base := procStatusKB("VmRSS")
+	defer func() {
+		if peak := procStatusKB("VmHWM"); resetErr == nil && peak > 0 && base > 0 {
+			b.ReportMetric(float64(max(0, peak-base))*1024, "parent_peak_growth_bytes")
+		} else {
+			b.Warn("parent peak memory not measured (clear_refs: %v)", resetErr)
+		}
+	}()
+	if o.Cores > 1 {
+		// N children at once: the figure is aggregate ns per collected
+		// output, MB/s the aggregate over whole ops (start to exit).
+		return b.Parallel(o.Cores, func(w *bench.Worker) error {
+			for w.Next() {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				got, err := o.once(ctx)
+				if err == nil {
+					err = o.verify(got)
+				}
+				if err != nil {
+					return err
+				}
+				if got.first > 0 {
+					w.Observe("first_byte", got.first)
+					w.Observe("transfer", got.total-got.first)
+				}
+			}
+			return nil
+		})
+	}
 	var got collected
 	var transfer []float64
 	for b.Loop() {
@@ -196,18 +247,11 @@ func (o *Output) Run(ctx context.Context, b *bench.B) error {
 		}
 		var err error
 		got, err = o.once(ctx)
+		if err == nil {
+			err = o.verify(got)
+		}
 		if err != nil {
 			return err
-		}
-		if o.Size > 0 && got.bytes != o.Size {
-			return fmt.Errorf("received %d bytes, the child wrote %d (bytes in != bytes out)", got.bytes, o.Size)
-		}
-		// Interleaving cuts lines between the two pipes, so lines are only
-		// checked on a single stream.
-		if o.Collect == "lines" && o.Argv == nil && !o.Stderr {
-			if want := (o.Size + lineLen - 1) / lineLen; got.lines != want {
-				return fmt.Errorf("split %d lines, want %d", got.lines, want)
-			}
 		}
 		if got.first > 0 {
 			b.Observe("first_byte", got.first)
@@ -217,11 +261,6 @@ func (o *Output) Run(ctx context.Context, b *bench.B) error {
 			}
 		}
 	}
-	if peak := procStatusKB("VmHWM"); resetErr == nil && peak > 0 && base > 0 {
-		b.ReportMetric(float64(max(0, peak-base))*1024, "parent_peak_growth_bytes")
-	} else {
-		b.Warn("parent peak memory not measured (clear_refs: %v)", resetErr)
-	}
 	if len(transfer) > 0 {
 		med := median(transfer)
 		if got.bytes > 0 && med > 0 {
@@ -230,6 +269,21 @@ func (o *Output) Run(ctx context.Context, b *bench.B) error {
 	}
 	if o.Size == 0 {
 		b.ReportMetric(float64(got.bytes), "bytes/op")
+	}
+	return nil
+}
+
+// verify checks bytes in = bytes out, and the line count.
+func (o *Output) verify(got collected) error {
+	if o.Size > 0 && got.bytes != o.Size {
+		return fmt.Errorf("received %d bytes, the child wrote %d (bytes in != bytes out)", got.bytes, o.Size)
+	}
+	// Interleaving cuts lines between the two pipes, so lines are only
+	// checked on a single stream.
+	if o.Collect == "lines" && o.Argv == nil && !o.Stderr {
+		if want := (o.Size + lineLen - 1) / lineLen; got.lines != want {
+			return fmt.Errorf("split %d lines, want %d", got.lines, want)
+		}
 	}
 	return nil
 }

@@ -38,6 +38,11 @@ type Pair struct {
 	Placement string
 	ParentCPU int // -1: unpinned
 	ChildCPU  int
+	// Cores is how many pairs run at once (each its own child); Pairs
+	// their CPUs and PlaceNote how they were placed when CPUs ran short.
+	Cores     int
+	Pairs     [][2]int
+	PlaceNote string
 	skip      string
 	warn      string
 	dieAfter  int // tests: the child exits abruptly after this many messages
@@ -60,7 +65,7 @@ func init() {
 
 // Name implements bench.Scenario.
 func (p *Pair) Name() string {
-	return fmt.Sprintf("%s/transport=%s/mode=%s/size=%d/placement=%s", p.Kind, p.Transport, p.Mode, p.Size, p.Placement)
+	return fmt.Sprintf("%s/transport=%s/mode=%s/size=%d/placement=%s/cores=%d", p.Kind, p.Transport, p.Mode, p.Size, p.Placement, max(1, p.Cores))
 }
 
 // SkipReason implements bench.Skipper.
@@ -68,8 +73,16 @@ func (p *Pair) SkipReason() string { return p.skip }
 
 // ExtraParams implements bench.ParamsReporter.
 func (p *Pair) ExtraParams() map[string]string {
-	return map[string]string{"parent_cpu": strconv.Itoa(p.ParentCPU), "child_cpu": strconv.Itoa(p.ChildCPU),
+	m := map[string]string{"parent_cpu": strconv.Itoa(p.ParentCPU), "child_cpu": strconv.Itoa(p.ChildCPU),
 		"transport_help": transports.Help(p.Transport), "io": ioPath(p.Transport, p.Mode)}
+	if len(p.Pairs) > 1 {
+		var pl []string
+		for _, c := range p.Pairs {
+			pl = append(pl, fmt.Sprintf("%d/%d", c[0], c[1]))
+		}
+		m["pair_cpus"] = strings.Join(pl, ",")
+	}
+	return m
 }
 
 // ioPath says how the loop talks to the kernel, for the record.
@@ -89,19 +102,27 @@ func ioPath(transport string, mode transports.Mode) string {
 // exist for the rest of the process (MEASURING.md pitfall 7).
 func rawSyscallsOK() bool { return runtime.GOMAXPROCS(0) >= 2 }
 
-// rawLoop switches a raw Conn to RawSyscall with the GC off, when that is
-// safe; the returned func undoes both. The loops it guards do not allocate.
-func rawLoop(c transports.Conn) func() {
+// rawLoop switches a raw Conn to RawSyscall when that is safe (spare: Ps
+// not held by measuring loops, at least one; the GC must be off, see
+// gcOff); the returned func undoes it. The loops it guards do not allocate.
+func rawLoop(c transports.Conn, spare int) func() {
 	rs, ok := c.(transports.RawSyscaller)
-	if !ok || !rawSyscallsOK() {
+	if !ok || spare < 1 {
+		return func() {}
+	}
+	rs.SetRawSyscalls(true)
+	return func() { rs.SetRawSyscalls(false) }
+}
+
+// gcOff turns the GC off for a raw-mode measurement (a stop-the-world would
+// wait for threads blocked in RawSyscall). It is process-wide: call it once
+// per measurement, not per worker.
+func gcOff(mode transports.Mode) func() {
+	if mode != transports.Raw {
 		return func() {}
 	}
 	old := debug.SetGCPercent(-1)
-	rs.SetRawSyscalls(true)
-	return func() {
-		rs.SetRawSyscalls(false)
-		debug.SetGCPercent(old)
-	}
+	return func() { debug.SetGCPercent(old) }
 }
 
 // defaultSizes are the message sizes measured unless --sizes says otherwise.
@@ -138,6 +159,10 @@ func buildPairs(kind string, o Options) ([]bench.Scenario, error) {
 		}
 	}
 	topo := bench.Topology(cpus)
+	cores := o.Cores
+	if len(cores) == 0 {
+		cores = []int{1}
+	}
 	var out []bench.Scenario
 	for _, name := range names {
 		for _, mode := range transports.Modes(name) {
@@ -146,18 +171,25 @@ func buildPairs(kind string, o Options) ([]bench.Scenario, error) {
 			}
 			for _, size := range sizes {
 				for _, pl := range placements {
-					p := &Pair{Kind: kind, Transport: name, Mode: mode, Size: size, Placement: pl}
-					pc, cc, err := bench.PlaceCPUs(pl, topo)
-					p.ParentCPU, p.ChildCPU = pc, cc
-					switch {
-					case err != nil:
-						p.skip = err.Error()
-					case name == "shm-spin" && pl == bench.SameCore:
-						p.skip = "busy polling cannot work on one core: each side spins away its time slice waiting for the other (milliseconds per message)"
-					case name == "shm-spin" && pl == bench.Unpinned:
-						p.warn = "shm-spin unpinned: if the scheduler puts both processes on one CPU, each message costs a time slice"
+					for _, n := range cores {
+						p := &Pair{Kind: kind, Transport: name, Mode: mode, Size: size, Placement: pl, Cores: n}
+						pairs, note, err := bench.PlacePairs(pl, topo, n)
+						if err == nil {
+							p.Pairs, p.PlaceNote = pairs, note
+							p.ParentCPU, p.ChildCPU = pairs[0][0], pairs[0][1]
+						}
+						switch {
+						case err != nil:
+							p.skip = err.Error()
+						case name == "shm-spin" && pl == bench.SameCore:
+							p.skip = "busy polling cannot work on one core: each side spins away its time slice waiting for the other (milliseconds per message)"
+						case name == "shm-spin" && pl == bench.Unpinned:
+							p.warn = "shm-spin unpinned: if the scheduler puts both processes on one CPU, each message costs a time slice"
+						case name == "shm-spin" && note != "":
+							p.skip = "busy polling with pairs sharing CPUs cannot work (" + note + ")"
+						}
+						out = append(out, p)
 					}
-					out = append(out, p)
 				}
 			}
 		}
@@ -196,7 +228,7 @@ func (g *guardedConn) Close() error {
 
 // startPeer starts the child for a pair and returns the guarded parent end
 // and a channel that yields the child's exit.
-func (p *Pair) startPeer(ctx context.Context, role string) (*guardedConn, *childProc, error) {
+func (p *Pair) startPeer(ctx context.Context, role string, childCPU int) (*guardedConn, *childProc, error) {
 	tr, err := transports.New(p.Transport, p.Mode)
 	if err != nil {
 		return nil, nil, err
@@ -205,7 +237,7 @@ func (p *Pair) startPeer(ctx context.Context, role string) (*guardedConn, *child
 	if err != nil {
 		return nil, nil, err
 	}
-	args := []string{p.Transport, string(p.Mode), strconv.Itoa(p.Size), strconv.Itoa(p.ChildCPU), strconv.Itoa(p.dieAfter)}
+	args := []string{p.Transport, string(p.Mode), strconv.Itoa(p.Size), strconv.Itoa(childCPU), strconv.Itoa(p.dieAfter)}
 	cmd, err := bench.Command(ctx, role, files, args...)
 	if err != nil {
 		closeAll(files)
@@ -264,47 +296,134 @@ func closeAll(files []*os.File) {
 // between threads, so all of them must be on the CPU).
 func pin(mode transports.Mode, cpu int) (func(), error) {
 	if mode == transports.Go {
-		unpin, err := bench.PinProcess(cpu)
-		if err != nil {
-			return nil, err
-		}
-		return unpin, nil
+		return bench.PinProcess(cpu)
 	}
 	return bench.Pin(cpu)
 }
 
 // Run implements bench.Scenario.
-func (p *Pair) Run(ctx context.Context, b *bench.B) (err error) {
+func (p *Pair) Run(ctx context.Context, b *bench.B) error {
 	if p.warn != "" {
 		b.Warn("%s", p.warn)
 	}
+	if p.PlaceNote != "" {
+		b.Warn("placement: %s", p.PlaceNote)
+	}
+	if p.Kind == "Throughput" {
+		b.SetBytes(int64(p.Size))
+	}
+	if p.Cores <= 1 {
+		return p.runSingle(ctx, b)
+	}
+	return p.runParallel(ctx, b)
+}
+
+// session is one live pair: the parent's end and its child.
+type session struct {
+	p     *Pair
+	conn  *guardedConn
+	child *childProc
+	msg   []byte
+	buf   []byte
+	seq   uint64
+}
+
+func (p *Pair) start(ctx context.Context, childCPU int) (*session, error) {
 	role := echoRole
 	if p.Kind == "Throughput" {
 		role = streamRole
-		b.SetBytes(int64(p.Size))
 	}
-	conn, child, err := p.startPeer(ctx, role)
+	conn, child, err := p.startPeer(ctx, role, childCPU)
+	if err != nil {
+		return nil, err
+	}
+	s := &session{p: p, conn: conn, child: child, msg: make([]byte, p.Size), buf: make([]byte, p.Size)}
+	for i := range s.msg {
+		s.msg[i] = byte(i)
+	}
+	return s, nil
+}
+
+// first makes one untimed exchange: the child's start-up (1–2 ms of Go
+// runtime initialisation) must not count in the warmup's estimate.
+func (s *session) first() error {
+	if s.p.Kind == "Throughput" {
+		if err := s.conn.Recv(s.buf); err != nil {
+			return fmt.Errorf("first message: %w", eofIsChildGone(err))
+		}
+		s.seq = 1
+		return nil
+	}
+	if err := s.conn.Send(s.msg); err != nil {
+		return fmt.Errorf("first send: %w", err)
+	}
+	if err := s.conn.Recv(s.buf); err != nil {
+		return fmt.Errorf("first reply: %w", eofIsChildGone(err))
+	}
+	return nil
+}
+
+// op is one timed operation: a round trip, or one message received. The
+// sequence number in the first 8 bytes is checked every time.
+func (s *session) op() error {
+	c, check := s.conn, s.p.Size >= 8
+	if s.p.Kind == "Throughput" {
+		if err := c.Recv(s.buf); err != nil {
+			return fmt.Errorf("message %d: %w", s.seq, eofIsChildGone(err))
+		}
+		if check && binary.LittleEndian.Uint64(s.buf) != s.seq {
+			return fmt.Errorf("message %d arrived as %d (lost or reordered)", s.seq, binary.LittleEndian.Uint64(s.buf))
+		}
+		s.seq++
+		return nil
+	}
+	s.seq++
+	if check {
+		binary.LittleEndian.PutUint64(s.msg, s.seq)
+	}
+	if err := c.Send(s.msg); err != nil {
+		return fmt.Errorf("round trip %d: send: %w", s.seq, err)
+	}
+	if err := c.Recv(s.buf); err != nil {
+		return fmt.Errorf("round trip %d: %w", s.seq, eofIsChildGone(err))
+	}
+	if check && binary.LittleEndian.Uint64(s.buf) != s.seq {
+		return fmt.Errorf("round trip %d: reply carries message %d (lost or reordered)", s.seq, binary.LittleEndian.Uint64(s.buf))
+	}
+	return nil
+}
+
+// finish closes the pair and returns the child's report; err is the loop's.
+func (s *session) finish(err error) (childReport, error) {
+	s.conn.Close()
+	werr := s.child.wait(10 * time.Second)
+	if err != nil {
+		if werr != nil {
+			return childReport{}, fmt.Errorf("%v (child: %v)", err, werr)
+		}
+		return childReport{}, err
+	}
+	if werr != nil {
+		return childReport{}, fmt.Errorf("child: %w", werr)
+	}
+	return readReport(s.child.out.String())
+}
+
+func (p *Pair) runSingle(ctx context.Context, b *bench.B) (err error) {
+	s, err := p.start(ctx, p.ChildCPU)
 	if err != nil {
 		return err
 	}
-	b.TrackProcess(child.cmd.Process.Pid)
+	b.TrackProcess(s.child.cmd.Process.Pid)
 	defer func() {
-		conn.Close()
-		werr := child.wait(10 * time.Second)
-		if err != nil {
-			if werr != nil {
-				err = fmt.Errorf("%v (child: %v)", err, werr)
-			}
-			return
-		}
-		if werr != nil {
-			err = fmt.Errorf("child: %w", werr)
-			return
-		}
-		if r, rerr := readReport(child.out.String()); rerr == nil {
+		r, ferr := s.finish(err)
+		switch {
+		case errors.Is(ferr, errNoReport):
+			b.Warn("no CPU figures from the child: %v", ferr)
+		case ferr != nil:
+			err = ferr
+		default:
 			reportChild(b, r)
-		} else {
-			b.Warn("no CPU figures from the child: %v", rerr)
 		}
 	}()
 	unpin, err := pin(p.Mode, p.ParentCPU)
@@ -312,64 +431,90 @@ func (p *Pair) Run(ctx context.Context, b *bench.B) (err error) {
 		return err
 	}
 	defer unpin()
-	defer rawLoop(conn.Conn)()
-	if p.Kind == "Throughput" {
-		return p.throughput(b, conn)
+	if err := s.first(); err != nil {
+		return err
 	}
-	return p.roundTrip(b, conn)
-}
-
-func (p *Pair) roundTrip(b *bench.B, c transports.Conn) error {
-	msg := make([]byte, p.Size)
-	buf := make([]byte, p.Size)
-	for i := range msg {
-		msg[i] = byte(i)
-	}
-	// One untimed round trip first: the child's start-up (1–2 ms of Go
-	// runtime initialisation) must not count in the warmup's estimate.
-	if err := c.Send(msg); err != nil {
-		return fmt.Errorf("first send: %w", err)
-	}
-	if err := c.Recv(buf); err != nil {
-		return fmt.Errorf("first reply: %w", eofIsChildGone(err))
-	}
-	var seq uint64
-	check := p.Size >= 8
+	defer gcOff(p.Mode)()
+	defer rawLoop(s.conn.Conn, runtime.GOMAXPROCS(0)-1)()
 	for b.Loop() {
-		seq++
-		if check {
-			binary.LittleEndian.PutUint64(msg, seq)
-		}
-		if err := c.Send(msg); err != nil {
-			return fmt.Errorf("round trip %d: send: %w", seq, err)
-		}
-		if err := c.Recv(buf); err != nil {
-			return fmt.Errorf("round trip %d: %w", seq, eofIsChildGone(err))
-		}
-		if check && binary.LittleEndian.Uint64(buf) != seq {
-			return fmt.Errorf("round trip %d: reply carries message %d (lost or reordered)", seq, binary.LittleEndian.Uint64(buf))
+		if err := s.op(); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-func (p *Pair) throughput(b *bench.B, c transports.Conn) error {
-	buf := make([]byte, p.Size)
-	if err := c.Recv(buf); err != nil { // the first message: child is up
-		return fmt.Errorf("first message: %w", eofIsChildGone(err))
-	}
-	check := p.Size >= 8
-	seq := uint64(1)
-	for b.Loop() {
-		if err := c.Recv(buf); err != nil {
-			return fmt.Errorf("message %d: %w", seq, eofIsChildGone(err))
+// runParallel runs Cores pairs at once, each on its own goroutine, thread
+// and child, on the CPUs PlacePairs chose.
+func (p *Pair) runParallel(ctx context.Context, b *bench.B) error {
+	n := p.Cores
+	prev := runtime.GOMAXPROCS(bench.ParallelGOMAXPROCS(n))
+	defer runtime.GOMAXPROCS(prev)
+	if p.Mode == transports.Go {
+		// Goroutines move between threads: confine the whole process to the
+		// parents' CPUs rather than pin threads.
+		var cpus []int
+		for _, c := range p.Pairs {
+			cpus = append(cpus, c[0])
 		}
-		if check && binary.LittleEndian.Uint64(buf) != seq {
-			return fmt.Errorf("message %d arrived as %d (lost or reordered)", seq, binary.LittleEndian.Uint64(buf))
+		unpin, err := bench.PinProcess(cpus...)
+		if err != nil {
+			return err
 		}
-		seq++
+		defer unpin()
 	}
-	return nil
+	sessions := make([]*session, n)
+	for i := range sessions {
+		s, err := p.start(ctx, p.Pairs[i][1])
+		if err != nil {
+			for _, o := range sessions[:i] {
+				o.finish(err)
+			}
+			return fmt.Errorf("pair %d: %w", i, err)
+		}
+		sessions[i] = s
+		b.TrackProcess(s.child.cmd.Process.Pid)
+	}
+	var mu sync.Mutex
+	var total childReport
+	defer gcOff(p.Mode)()
+	err := b.Parallel(n, func(w *bench.Worker) (err error) {
+		s := sessions[w.ID()]
+		defer func() {
+			r, ferr := s.finish(err)
+			if ferr != nil && !errors.Is(ferr, errNoReport) {
+				err = ferr // carries the loop's error and the child's exit
+			}
+			mu.Lock()
+			total.Ops += r.Ops
+			total.UserNS += r.UserNS
+			total.SysNS += r.SysNS
+			total.Nvcsw += r.Nvcsw
+			total.Nivcsw += r.Nivcsw
+			mu.Unlock()
+		}()
+		if p.Mode != transports.Go {
+			unpin, err := bench.Pin(p.Pairs[w.ID()][0])
+			if err != nil {
+				return err
+			}
+			defer unpin()
+		}
+		if err := s.first(); err != nil {
+			return err
+		}
+		defer rawLoop(s.conn.Conn, runtime.GOMAXPROCS(0)-n)()
+		for w.Next() {
+			if err := s.op(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		reportChild(b, total)
+	}
+	return err
 }
 
 func eofIsChildGone(err error) error {
@@ -406,7 +551,8 @@ func ipcChild(files []*os.File, args []string, stream bool) error {
 	}
 	defer unpin()
 	buf := make([]byte, size)
-	defer rawLoop(c)()
+	defer gcOff(tr.Mode())()
+	defer rawLoop(c, runtime.GOMAXPROCS(0)-1)()
 	mark := markRusage()
 	var ops int64
 	if stream {

@@ -32,6 +32,7 @@ type Spawn struct {
 	Argv    []string // spawn mode
 	Line    string   // exec mode: the shell command line
 	Command string   // what the user typed, for params
+	Cores   int      // concurrent spawners
 }
 
 const forkRole = "fork-worker"
@@ -40,10 +41,11 @@ func init() { register(forkRole, forkWorker) }
 
 // Name implements bench.Scenario.
 func (s *Spawn) Name() string {
+	c := fmt.Sprintf("/cores=%d", max(1, s.Cores))
 	if s.Mode == "fork" {
-		return "Spawn/mode=fork"
+		return "Spawn/mode=fork" + c
 	}
-	return "Spawn/mode=" + s.Mode + "/cmd=" + s.Label
+	return "Spawn/mode=" + s.Mode + "/cmd=" + s.Label + c
 }
 
 // ExtraParams implements bench.ParamsReporter.
@@ -58,6 +60,26 @@ func (s *Spawn) ExtraParams() map[string]string {
 }
 
 func buildSpawn(o Options) ([]bench.Scenario, error) {
+	list, err := buildSpawn1(o)
+	if err != nil {
+		return nil, err
+	}
+	cores := o.Cores
+	if len(cores) == 0 {
+		cores = []int{1}
+	}
+	var out []bench.Scenario
+	for _, s := range list {
+		for _, n := range cores {
+			c := *s.(*Spawn)
+			c.Cores = n
+			out = append(out, &c)
+		}
+	}
+	return out, nil
+}
+
+func buildSpawn1(o Options) ([]bench.Scenario, error) {
 	if o.Cmd != "" {
 		argv, err := shellquote.Split(o.Cmd)
 		if err != nil || len(argv) == 0 {
@@ -102,17 +124,68 @@ func sanitizeLabel(s string) string {
 	}, s)
 }
 
-// Run implements bench.Scenario.
+// phases are one spawn's milestones, from the call that creates it.
+type phases struct {
+	started, firstByte, ready time.Duration
+}
+
+// Run implements bench.Scenario: one spawner, or Cores of them at once
+// (spawns per second in total; each spawner's phases as percentiles).
 func (s *Spawn) Run(ctx context.Context, b *bench.B) error {
+	var once func(ctx context.Context) (phases, error)
 	switch s.Mode {
 	case "exec":
-		return s.runExec(ctx, b)
+		var out strings.Builder
+		once = func(ctx context.Context) (phases, error) { return s.execOnce(&out) }
 	case "spawn":
-		return s.runSpawn(ctx, b)
+		once = s.spawnFunc()
 	case "fork":
-		return s.runFork(ctx, b)
+		once = s.forkOnce
+	default:
+		return fmt.Errorf("spawn: unknown mode %q (accepted: exec, spawn, fork)", s.Mode)
 	}
-	return fmt.Errorf("spawn: unknown mode %q (accepted: exec, spawn, fork)", s.Mode)
+	observe := func(obs func(string, time.Duration), ph phases) {
+		obs("started", ph.started)
+		if ph.firstByte > 0 {
+			obs("first_byte", ph.firstByte)
+		}
+		if ph.ready > 0 {
+			obs("ready", ph.ready)
+		}
+	}
+	if s.Cores <= 1 {
+		for b.Loop() {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			ph, err := once(ctx)
+			if err != nil {
+				return err
+			}
+			observe(b.Observe, ph)
+		}
+		return nil
+	}
+	return b.Parallel(s.Cores, func(w *bench.Worker) error {
+		once := once
+		if s.Mode == "exec" {
+			var out strings.Builder // each spawner its own buffer
+			once = func(ctx context.Context) (phases, error) { return s.execOnce(&out) }
+		} else if s.Mode == "spawn" {
+			once = s.spawnFunc()
+		}
+		for w.Next() {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			ph, err := once(ctx)
+			if err != nil {
+				return err
+			}
+			observe(w.Observe, ph)
+		}
+		return nil
+	})
 }
 
 // newCmd builds a child that dies with us. exec.Command, not
@@ -124,40 +197,31 @@ func newCmd(name string, args ...string) *exec.Cmd {
 	return cmd
 }
 
-func (s *Spawn) runExec(ctx context.Context, b *bench.B) error {
-	var out strings.Builder
-	for b.Loop() {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		out.Reset()
-		t0 := time.Now()
-		cmd := newCmd("/bin/sh", "-c", s.Line)
-		cmd.Stdout = &out // buffered, handed back whole at exit (os/exec copies through a pipe)
-		if err := cmd.Start(); err != nil {
-			return fmt.Errorf("exec %q: %w", s.Line, err)
-		}
-		started := time.Since(t0)
-		if err := cmd.Wait(); err != nil {
-			return commandFailed("exec", s.Line, err, func() *exec.Cmd { return exec.Command("/bin/sh", "-c", s.Line) })
-		}
-		b.Observe("started", started)
+func (s *Spawn) execOnce(out *strings.Builder) (phases, error) {
+	out.Reset()
+	t0 := time.Now()
+	cmd := newCmd("/bin/sh", "-c", s.Line)
+	cmd.Stdout = out // buffered, handed back whole at exit (os/exec copies through a pipe)
+	if err := cmd.Start(); err != nil {
+		return phases{}, fmt.Errorf("exec %q: %w", s.Line, err)
 	}
-	return nil
+	started := time.Since(t0)
+	if err := cmd.Wait(); err != nil {
+		return phases{}, commandFailed("exec", s.Line, err, func() *exec.Cmd { return exec.Command("/bin/sh", "-c", s.Line) })
+	}
+	return phases{started: started}, nil
 }
 
-func (s *Spawn) runSpawn(ctx context.Context, b *bench.B) error {
+// spawnFunc returns a spawner with its own read buffer.
+func (s *Spawn) spawnFunc() func(ctx context.Context) (phases, error) {
 	buf := make([]byte, 64<<10)
 	line := shellquote.Join(s.Argv...)
-	for b.Loop() {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
+	return func(ctx context.Context) (phases, error) {
 		t0 := time.Now()
 		cmd := newCmd(s.Argv[0], s.Argv[1:]...)
 		r, w, err := os.Pipe()
 		if err != nil {
-			return fmt.Errorf("spawn: pipe: %w", err)
+			return phases{}, fmt.Errorf("spawn: pipe: %w", err)
 		}
 		cmd.Stdout = w
 		err = cmd.Start()
@@ -165,14 +229,13 @@ func (s *Spawn) runSpawn(ctx context.Context, b *bench.B) error {
 		w.Close()
 		if err != nil {
 			r.Close()
-			return fmt.Errorf("spawn %q: %w", line, err)
+			return phases{}, fmt.Errorf("spawn %q: %w", line, err)
 		}
-		started := time.Since(t0)
-		var first time.Duration
+		ph := phases{started: time.Since(t0)}
 		for {
 			n, err := r.Read(buf)
-			if n > 0 && first == 0 {
-				first = time.Since(t0)
+			if n > 0 && ph.firstByte == 0 {
+				ph.firstByte = time.Since(t0)
 			}
 			if err != nil {
 				break
@@ -180,14 +243,10 @@ func (s *Spawn) runSpawn(ctx context.Context, b *bench.B) error {
 		}
 		r.Close()
 		if err := cmd.Wait(); err != nil {
-			return commandFailed("spawn", line, err, func() *exec.Cmd { return exec.Command(s.Argv[0], s.Argv[1:]...) })
+			return phases{}, commandFailed("spawn", line, err, func() *exec.Cmd { return exec.Command(s.Argv[0], s.Argv[1:]...) })
 		}
-		b.Observe("started", started)
-		if first > 0 {
-			b.Observe("first_byte", first)
-		}
+		return ph, nil
 	}
-	return nil
 }
 
 // commandFailed explains a failed user command: the exit status and, from
@@ -208,50 +267,43 @@ func commandFailed(mode, line string, err error, again func() *exec.Cmd) error {
 	return errors.New(msg)
 }
 
-func (s *Spawn) runFork(ctx context.Context, b *bench.B) error {
-	rd := make([]byte, 256)
-	for b.Loop() {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		t0 := time.Now()
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			return fmt.Errorf("fork: socketpair: %w", err)
-		}
-		childEnd := os.NewFile(uintptr(fds[1]), "ipc-child")
-		cmd, err := bench.Command(ctx, forkRole, []*os.File{childEnd})
-		if err != nil {
-			childEnd.Close()
-			unix.Close(fds[0])
-			return err
-		}
-		err = cmd.Start()
-		childEnd.Close()
-		if err != nil {
-			unix.Close(fds[0])
-			return fmt.Errorf("fork: start worker: %w", err)
-		}
-		started := time.Since(t0)
-		ready, err := readLine(fds[0], rd)
-		if err != nil || ready != `{"type":"ready"}` {
-			unix.Close(fds[0])
-			werr := cmd.Wait()
-			if err == nil {
-				err = fmt.Errorf("unexpected message %q", ready)
-			}
-			return fmt.Errorf("fork: worker not ready: %v (%v)", err, bench.ChildError(cmd, werr))
-		}
-		readyAt := time.Since(t0)
-		_, err = unix.Write(fds[0], []byte(`{"type":"exit"}`+"\n"))
-		unix.Close(fds[0])
-		if werr := cmd.Wait(); werr != nil || err != nil {
-			return fmt.Errorf("fork: worker shutdown: %v", bench.ChildError(cmd, errors.Join(err, werr)))
-		}
-		b.Observe("started", started)
-		b.Observe("ready", readyAt)
+func (s *Spawn) forkOnce(ctx context.Context) (phases, error) {
+	var rd [256]byte
+	t0 := time.Now()
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return phases{}, fmt.Errorf("fork: socketpair: %w", err)
 	}
-	return nil
+	childEnd := os.NewFile(uintptr(fds[1]), "ipc-child")
+	cmd, err := bench.Command(ctx, forkRole, []*os.File{childEnd})
+	if err != nil {
+		childEnd.Close()
+		unix.Close(fds[0])
+		return phases{}, err
+	}
+	err = cmd.Start()
+	childEnd.Close()
+	if err != nil {
+		unix.Close(fds[0])
+		return phases{}, fmt.Errorf("fork: start worker: %w", err)
+	}
+	ph := phases{started: time.Since(t0)}
+	ready, err := readLine(fds[0], rd[:])
+	if err != nil || ready != `{"type":"ready"}` {
+		unix.Close(fds[0])
+		werr := cmd.Wait()
+		if err == nil {
+			err = fmt.Errorf("unexpected message %q", ready)
+		}
+		return phases{}, fmt.Errorf("fork: worker not ready: %v (%v)", err, bench.ChildError(cmd, werr))
+	}
+	ph.ready = time.Since(t0)
+	_, err = unix.Write(fds[0], []byte(`{"type":"exit"}`+"\n"))
+	unix.Close(fds[0])
+	if werr := cmd.Wait(); werr != nil || err != nil {
+		return phases{}, fmt.Errorf("fork: worker shutdown: %v", bench.ChildError(cmd, errors.Join(err, werr)))
+	}
+	return ph, nil
 }
 
 // readLine reads one '\n'-terminated line from a blocking fd, byte-exactly

@@ -74,7 +74,7 @@ func TestSpawnUserCommand(t *testing.T) {
 		}
 	}
 	list, _ = buildSpawn(Options{Cmd: "echo 'two words'"})
-	if list[1].Name() != "Spawn/mode=spawn/cmd=echo" {
+	if list[1].Name() != "Spawn/mode=spawn/cmd=echo/cores=1" {
 		t.Fatalf("name %q", list[1].Name())
 	}
 }

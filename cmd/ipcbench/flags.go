@@ -19,7 +19,7 @@ func addMatrixFlags(c *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.transports, "transports", "", "transports to measure (default all): "+strings.Join(scenarios.TransportNames(), ","))
 	fl.StringVar(&f.modes, "modes", "", "transport modes: raw (kernel cost), go (idiomatic Go); default both")
 	fl.StringVar(&f.placements, "placements", "", "pair placements: "+strings.Join(bench.Placements, ",")+" (default same-core,cross-core)")
-	fl.StringVar(&f.cores, "cores", "", "concurrency levels, e.g. 1,2 (default 1)")
+	fl.StringVar(&f.cores, "cores", "", "concurrency levels, e.g. 1,2,4 (default 1, powers of two and the CPU count, capped by the allowed CPUs and cgroup quota)")
 	fl.StringVar(&f.profile, "profile", "", "profiles to write: "+strings.Join(profileKinds, ","))
 }
 
@@ -100,6 +100,7 @@ func matrixOptions(f *runFlags) (scenarios.Options, error) {
 			o.Placements = append(o.Placements, p)
 		}
 	}
+	_, quota := bench.CgroupCPU()
 	if f.cores != "" {
 		cs, err := bench.ParseIntList(f.cores)
 		if err != nil {
@@ -109,9 +110,14 @@ func matrixOptions(f *runFlags) (scenarios.Options, error) {
 			if n > len(o.CPUs) {
 				return o, usagef("--cores: %d is more than the %d CPUs allowed (%s)", n, len(o.CPUs), bench.FormatCPUList(o.CPUs))
 			}
+			if quota > 0 && float64(n) > quota+0.5 {
+				return o, usagef("--cores: %d is more than the cgroup CPU quota allows (%.1f CPUs)", n, quota)
+			}
 		}
 		slices.Sort(cs)
 		o.Cores = slices.Compact(cs)
+	} else {
+		o.Cores = bench.DefaultCores(len(o.CPUs), quota)
 	}
 	return o, nil
 }

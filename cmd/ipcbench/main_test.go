@@ -97,7 +97,7 @@ func TestRunSpawnSavesAndReports(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if saved.RunID != printed.RunID || len(saved.Benchmarks) != 2 || saved.Env.NumCPU < 1 {
+	if saved.RunID != printed.RunID || len(saved.Benchmarks) != 2*len(saved.Config.Cores) || saved.Env.NumCPU < 1 {
 		t.Fatalf("saved %q with %d benchmarks; printed %q", saved.RunID, len(saved.Benchmarks), printed.RunID)
 	}
 	ents, _ := os.ReadDir(runDir)
@@ -137,7 +137,7 @@ func TestFailingCommandFailsItsBenchmarkOnly(t *testing.T) {
 	}
 	runs, _ := os.ReadDir(dir)
 	s, err := results.Load(filepath.Join(dir, runs[0].Name()))
-	if err != nil || len(s.Benchmarks) != 2 || s.Failures() != 2 {
+	if err != nil || len(s.Benchmarks) < 2 || s.Failures() != len(s.Benchmarks) {
 		t.Fatalf("saved run: %v, %+v", err, s)
 	}
 }
