@@ -14,7 +14,7 @@ import (
 
 // Worker is one of the concurrent loops of B.Parallel.
 type Worker struct {
-	_     [64]byte // keep workers' counters on separate cache lines
+	_     [64]byte     // keep workers' counters on separate cache lines
 	ops   atomic.Int64 // completed ops; read by the sampler
 	_     [56]byte
 	b     *B
