@@ -57,6 +57,8 @@ type B struct {
 
 	par *parallelState // set by Parallel
 
+	peakReset bool // VmHWM was reset before the timed region
+
 	hooksStarted bool
 	hookErr      error
 	err          error
@@ -138,6 +140,7 @@ func (b *B) beginSampling(warm time.Duration) {
 	}
 	b.phase = phaseSample
 	runtime.GC()
+	b.peakReset = resetPeakRSS()
 	b.startHooks()
 	b.usage0 = snapUsage(b.track)
 	b.start = time.Now()
@@ -278,7 +281,7 @@ func (b *B) stopHooks() {
 	}
 	b.hooksStarted = false
 	for _, h := range b.cfg.Hooks {
-		if err := h.Stop(b.name, nil); err != nil && b.hookErr == nil {
+		if err := h.Stop(b.name); err != nil && b.hookErr == nil {
 			b.hookErr = err
 		}
 	}
@@ -330,7 +333,9 @@ func (b *B) result(res results.Benchmark) results.Benchmark {
 	if len(b.dists) > 0 {
 		res.Distributions = map[string]results.Summary{}
 		for name, h := range b.dists {
-			res.Distributions[name] = histSummary(h)
+			d := histSummary(h)
+			d.Sum = b.distSum[name] // exact sum (single loop only; parallel: 0)
+			res.Distributions[name] = d
 		}
 	}
 	ops := float64(res.Iterations)
@@ -366,6 +371,9 @@ func (b *B) result(res results.Benchmark) results.Benchmark {
 		if u, ok := m["child_user_ns/op"]; ok {
 			m["child_cpu_ns/MB"] = (u + m["child_sys_ns/op"]) / mb
 		}
+	}
+	if kb := procStatusKB("VmHWM"); kb > 0 && b.peakReset {
+		m["parent_peak_rss_bytes"] = float64(kb) * 1024
 	}
 	// Timer overhead: per-op mode pays one clock read per op, batch mode one
 	// per batch. Either way it must be negligible against the figure.

@@ -70,11 +70,16 @@ type Config struct {
 	Hooks []Hook
 }
 
-// Hook is started just before the first timed sample and stopped right after
-// the last one, e.g. to profile only the timed region.
+// Hook observes a benchmark: Begin before its setup (children it starts
+// see what Begin arranged), Start just before the first timed sample, Stop
+// right after the last one (so a profiler covers the timed region only),
+// End once the result is complete (children have exited), where it may add
+// warnings to the result.
 type Hook interface {
+	Begin(name string, params map[string]string) error
 	Start(name string) error
-	Stop(name string, b *results.Benchmark) error
+	Stop(name string) error
+	End(name string, res *results.Benchmark)
 }
 
 func (c Config) withDefaults() Config {
@@ -129,6 +134,14 @@ func Run(ctx context.Context, s Scenario, cfg Config) (results.Benchmark, error)
 		}
 	}
 	b := newB(ctx, cfg, name)
+	if cp, ok := s.(ChildProfiler); ok && cp.ProfilesChildren() && len(cfg.Hooks) > 0 {
+		res.Params["profiles_children"] = "1" // for the hooks only; removed below
+	}
+	for _, h := range cfg.Hooks {
+		if err := h.Begin(name, res.Params); err != nil {
+			b.hookErr = err
+		}
+	}
 	t0 := time.Now()
 	labels := []string{"scenario", base}
 	keys := append([]string(nil), sortedKeys(params)...)
@@ -151,6 +164,10 @@ func Run(ctx context.Context, s Scenario, cfg Config) (results.Benchmark, error)
 		}
 	}
 	res.DurationNS = time.Since(t0).Nanoseconds()
+	for _, h := range cfg.Hooks {
+		h.End(name, &res)
+	}
+	delete(res.Params, "profiles_children")
 	if ctx.Err() != nil {
 		// Whatever the scenario said, the cause is the interrupt.
 		res.Error = fmt.Sprintf("interrupted after %d samples", len(res.Samples))

@@ -52,7 +52,10 @@ func RunChild(roles map[string]ChildFunc) (err error, isChild bool) {
 		files[i] = os.NewFile(uintptr(3+i), "extra-"+strconv.Itoa(i))
 	}
 	args := os.Args[1:]
-	return fn(context.Background(), files, args), true
+	stop := childProfileStart(role)
+	err = fn(context.Background(), files, args)
+	stop()
+	return err, true
 }
 
 // Command prepares this binary re-executed as a child in role, with files as
@@ -69,6 +72,7 @@ func Command(ctx context.Context, role string, files []*os.File, args ...string)
 	}
 	cmd := exec.CommandContext(ctx, exe, args...)
 	cmd.Env = append(os.Environ(), envRole+"="+role, envNFiles+"="+strconv.Itoa(len(files)))
+	cmd.Env = append(cmd.Env, profileEnv()...)
 	cmd.ExtraFiles = files
 	cmd.Stderr = &tailBuffer{max: 4096}
 	Harden(cmd)

@@ -183,6 +183,7 @@ func (b *B) sampleParallel(done <-chan struct{}) error {
 	p.perOp.Store(b.perOp)
 	b.phase = phaseSample
 	p.phase.Store(int32(phaseSample))
+	b.peakReset = resetPeakRSS()
 	b.startHooks()
 	b.usage0 = snapUsage(b.track)
 	prevT, prevO := time.Now(), b.totalOps()

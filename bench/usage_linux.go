@@ -153,3 +153,30 @@ func loadWarnings(d usageDelta, wall time.Duration, warnShare float64, w []strin
 	}
 	return share, w
 }
+
+// resetPeakRSS resets this process's VmHWM to its current RSS, so the peak
+// read after the timed region is that region's (ru_maxrss never goes down
+// and carries over across exec: MEASURING.md pitfall 11).
+func resetPeakRSS() bool {
+	return os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
+}
+
+// ProcStatusKB reads a "Name: N kB" field of /proc/self/status (0 if absent).
+func ProcStatusKB(field string) int64 { return procStatusKB(field) }
+
+func procStatusKB(field string) int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				v, _ := strconv.ParseInt(f[0], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}

@@ -62,7 +62,7 @@ func Text(w io.Writer, s *results.Set) error { return table(w, s, false) }
 // Markdown writes the same table as GitHub markdown.
 func Markdown(w io.Writer, s *results.Set) error { return table(w, s, true) }
 
-var columns = []string{"benchmark", "n", "median", "95% CI", "p50", "p90", "p99", "p99.9", "ops/s", "MB/s", "cpu/op", "csw/op"}
+var columns = []string{"benchmark", "n", "median", "95% CI", "p50", "p90", "p99", "p99.9", "ops/s", "MB/s", "cpu/op", "csw/op", "rss"}
 
 func table(w io.Writer, s *results.Set, md bool) error {
 	fmt.Fprintf(w, "ipcbench run %s  %s  %s  %d CPUs  %s\n", s.RunID, s.Env.CPUModel, strings.Fields(s.Env.Kernel + " ")[0], len(s.Env.AllowedCPUs), s.Env.GoVersion)
@@ -110,7 +110,7 @@ func table(w io.Writer, s *results.Set, md bool) error {
 		}
 		for _, name := range sortedDists(b.Distributions) {
 			d := b.Distributions[name]
-			r := []string{"  ↳ " + name, strconv.Itoa(d.N), Dur(d.Median), "", Dur(d.P50), Dur(d.P90), Dur(d.P99), Dur(d.P999), "", "", "", ""}
+			r := []string{"  ↳ " + name, strconv.Itoa(d.N), Dur(d.Median), "", Dur(d.P50), Dur(d.P90), Dur(d.P99), Dur(d.P999), "", "", "", "", ""}
 			if err := t.Append(anySlice(r)...); err != nil {
 				return fmt.Errorf("report: table: %w", err)
 			}
@@ -139,7 +139,7 @@ func table(w io.Writer, s *results.Set, md bool) error {
 		}
 	}
 	fmt.Fprintln(w)
-	legend := "n: samples (batches of ops; for indented phases, ops); at cores=N>1 the median is aggregate time per op of all N (its inverse the total throughput) and percentiles are each worker's own op latency; median: of batch means, with its 95% CI; p50..p99.9: per-op where marked *, else of batch means; cpu/op: user+sys of parent and children; csw/op: context switches (voluntary+involuntary)"
+	legend := "n: samples (batches of ops; for indented phases, ops); at cores=N>1 the median is aggregate time per op of all N (its inverse the total throughput) and percentiles are each worker's own op latency; median: of batch means, with its 95% CI; p50..p99.9: per-op where marked *, else of batch means; cpu/op: user+sys of parent and children; csw/op: context switches (voluntary+involuntary); rss: the parent's peak RSS in the timed region (children's in the JSON)"
 	if md {
 		fmt.Fprintf(w, "_%s_\n", legend)
 	} else {
@@ -197,7 +197,11 @@ func row(b *results.Benchmark) []string {
 	if _, ok := b.Metrics["parent_user_ns/op"]; ok {
 		cpuS = Dur(cpu)
 	}
-	return []string{b.Name, strconv.Itoa(m.N), Dur(m.Median), ci, Dur(m.P50) + mark, Dur(m.P90) + mark, Dur(m.P99) + mark, Dur(m.P999) + mark, ops, mbs, cpuS, cswS}
+	rss := ""
+	if v, ok := b.Metrics["parent_peak_rss_bytes"]; ok {
+		rss = Bytes(v)
+	}
+	return []string{b.Name, strconv.Itoa(m.N), Dur(m.Median), ci, Dur(m.P50) + mark, Dur(m.P90) + mark, Dur(m.P99) + mark, Dur(m.P999) + mark, ops, mbs, cpuS, cswS, rss}
 }
 
 func anySlice(s []string) []any {

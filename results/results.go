@@ -154,6 +154,9 @@ type Summary struct {
 	CI95Low  float64 `json:"ci95_low"`  // 0 when too few samples for a finite bound
 	CI95High float64 `json:"ci95_high"` // 0 when too few samples for a finite bound
 	Outliers int     `json:"outliers"`  // samples outside the quartile fences
+	// Sum is the total of a phase distribution's values (ns), exact where
+	// known; the phase profile is built from it. 0 when not recorded.
+	Sum float64 `json:"sum,omitempty"`
 }
 
 // Failed reports whether the benchmark failed.

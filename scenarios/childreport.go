@@ -40,7 +40,7 @@ func (m rusageMark) report(ops int64) childReport {
 		return (time.Duration(a.Sec-b.Sec)*time.Second + time.Duration(a.Usec-b.Usec)*time.Microsecond).Nanoseconds()
 	}
 	return childReport{Ops: ops, UserNS: d(now.Utime, m.ru.Utime), SysNS: d(now.Stime, m.ru.Stime),
-		Nvcsw: now.Nvcsw - m.ru.Nvcsw, Nivcsw: now.Nivcsw - m.ru.Nivcsw}
+		Nvcsw: now.Nvcsw - m.ru.Nvcsw, Nivcsw: now.Nivcsw - m.ru.Nivcsw, MaxRSSKB: bench.ProcStatusKB("VmHWM")}
 }
 
 func writeReport(w io.Writer, r childReport) error {
@@ -74,4 +74,7 @@ func reportChild(b *bench.B, r childReport) {
 	b.ReportMetric(float64(r.SysNS)/ops, "child_sys_ns/op")
 	b.ReportMetric(float64(r.Nvcsw)/ops, "child_vcsw/op")
 	b.ReportMetric(float64(r.Nivcsw)/ops, "child_ivcsw/op")
+	if r.MaxRSSKB > 0 {
+		b.ReportMetric(float64(r.MaxRSSKB)*1024, "child_peak_rss_bytes")
+	}
 }

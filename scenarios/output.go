@@ -13,7 +13,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -91,6 +90,10 @@ func (o *Output) Name() string {
 
 // SkipReason implements bench.Skipper.
 func (o *Output) SkipReason() string { return o.skip }
+
+// ProfilesChildren implements bench.ChildProfiler: the writers are ipcbench
+// children (a user's command is not).
+func (o *Output) ProfilesChildren() bool { return o.Argv == nil }
 
 // ExtraParams implements bench.ParamsReporter.
 func (o *Output) ExtraParams() map[string]string {
@@ -208,9 +211,9 @@ func (o *Output) Run(ctx context.Context, b *bench.B) error {
 	runtime.GC()
 	debug.FreeOSMemory()
 	resetErr := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-	base := procStatusKB("VmRSS")
+	base := bench.ProcStatusKB("VmRSS")
 	defer func() {
-		if peak := procStatusKB("VmHWM"); resetErr == nil && peak > 0 && base > 0 {
+		if peak := bench.ProcStatusKB("VmHWM"); resetErr == nil && peak > 0 && base > 0 {
 			b.ReportMetric(float64(max(0, peak-base))*1024, "parent_peak_growth_bytes")
 		} else {
 			b.Warn("parent peak memory not measured (clear_refs: %v)", resetErr)
@@ -525,24 +528,6 @@ func drain(r io.Reader, t0 time.Time, lines bool) readResult {
 			return res
 		}
 	}
-}
-
-// procStatusKB reads a "VmXXX: N kB" field of /proc/self/status.
-func procStatusKB(field string) int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, field+":"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				v, _ := strconv.ParseInt(f[0], 10, 64)
-				return v
-			}
-		}
-	}
-	return 0
 }
 
 // outputWriter is the child of the output scenario: it writes size bytes

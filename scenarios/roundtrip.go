@@ -71,6 +71,10 @@ func (p *Pair) Name() string {
 // SkipReason implements bench.Skipper.
 func (p *Pair) SkipReason() string { return p.skip }
 
+// ProfilesChildren implements bench.ChildProfiler: every pair's child lives
+// for the whole benchmark and writes its own profile when asked.
+func (p *Pair) ProfilesChildren() bool { return true }
+
 // ExtraParams implements bench.ParamsReporter.
 func (p *Pair) ExtraParams() map[string]string {
 	m := map[string]string{"parent_cpu": strconv.Itoa(p.ParentCPU), "child_cpu": strconv.Itoa(p.ChildCPU),
@@ -491,6 +495,7 @@ func (p *Pair) runParallel(ctx context.Context, b *bench.B) error {
 			total.SysNS += r.SysNS
 			total.Nvcsw += r.Nvcsw
 			total.Nivcsw += r.Nivcsw
+			total.MaxRSSKB = max(total.MaxRSSKB, r.MaxRSSKB)
 			mu.Unlock()
 		}()
 		if p.Mode != transports.Go {

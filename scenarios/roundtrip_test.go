@@ -110,3 +110,33 @@ func TestBuildPairsRejects(t *testing.T) {
 		t.Error("shm-spin in go mode accepted")
 	}
 }
+
+func TestChildDiesBeforeItsProfile(t *testing.T) {
+	leakcheck.Check(t)
+	dir := t.TempDir()
+	prof, err := bench.NewProfiler(dir, []string{"cpu"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := tinyCfg()
+	cfg.Hooks = []bench.Hook{prof}
+	p := &Pair{Kind: "RoundTrip", Transport: "pipe", Mode: transports.Raw, Size: 64, Placement: bench.Unpinned, ParentCPU: -1, ChildCPU: -1, dieAfter: 2000}
+	res, err := bench.Run(context.Background(), p, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Error == "" {
+		t.Fatal("the child died: the benchmark must fail")
+	}
+	found := false
+	for _, w := range res.Warnings {
+		found = found || strings.Contains(w, "child CPU profile missing")
+	}
+	if !found {
+		t.Fatalf("no warning about the missing child profile: %v", res.Warnings)
+	}
+	written := prof.Written()
+	if len(written) != 1 || written[0].Kind != "cpu" {
+		t.Fatalf("the parent's profile must still be written: %v", written)
+	}
+}

@@ -281,6 +281,9 @@ func (s *Spawn) forkOnce(ctx context.Context) (phases, error) {
 		unix.Close(fds[0])
 		return phases{}, err
 	}
+	// A worker lives a few ms: writing a profile would lengthen the very
+	// lifecycle measured. The phase profile covers spawn instead.
+	cmd.Env = bench.NoChildProfile(cmd.Env)
 	err = cmd.Start()
 	childEnd.Close()
 	if err != nil {

@@ -326,7 +326,9 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 	}
 	progress.finish()
 	if prof != nil {
-		prof.finish(set)
+		for _, w := range prof.finish(set) {
+			fmt.Fprintln(stderr, "ipcbench: profiles: "+w)
+		}
 	}
 	set.FinishedAt = time.Now().UTC()
 	if !f.noSave {
