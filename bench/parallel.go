@@ -186,10 +186,18 @@ func (b *B) sampleParallel(done <-chan struct{}) error {
 	b.peakReset = resetPeakRSS()
 	b.startHooks()
 	b.usage0 = snapUsage(b.track)
+	// A window must hold completed ops of every worker, or a long op (a
+	// 1 GiB output) would read as one op per window: at least twice one
+	// worker's op, and extended until about one op per worker completed.
+	window := max(b.cfg.SampleTime, time.Duration(2*est))
 	prevT, prevO := time.Now(), b.totalOps()
 	b.sampleStart = prevT
+	limit = max(10*b.cfg.Budget, 3*time.Duration(b.cfg.MinSamples)*window)
 	for {
-		alive := sleepOrDone(b.cfg.SampleTime, done, b.ctx.Done())
+		alive := sleepOrDone(window, done, b.ctx.Done())
+		for alive && b.totalOps()-prevO < nw && time.Since(b.sampleStart) < limit {
+			alive = sleepOrDone(window/4, done, b.ctx.Done())
+		}
 		now, ops := time.Now(), b.totalOps()
 		if d := ops - prevO; d > 0 {
 			ns := float64(now.Sub(prevT).Nanoseconds()) / float64(d)

@@ -93,6 +93,7 @@ func table(w io.Writer, s *results.Set, md bool) error {
 	t := tablewriter.NewTable(w, opts...)
 	t.Header(anySlice(columns)...)
 	var notes []string
+	grouped := map[string][]string{}
 	for i := range s.Benchmarks {
 		b := &s.Benchmarks[i]
 		switch {
@@ -116,6 +117,12 @@ func table(w io.Writer, s *results.Set, md bool) error {
 			}
 		}
 		for _, wn := range b.Warnings {
+			// Warnings repeated across many benchmarks are grouped below
+			// the table (the JSON keeps each one).
+			if g := warningGroup(wn); g != "" {
+				grouped[g] = append(grouped[g], b.Name)
+				continue
+			}
 			notes = append(notes, fmt.Sprintf("warning %s: %s", b.Name, wn))
 		}
 	}
@@ -127,6 +134,14 @@ func table(w io.Writer, s *results.Set, md bool) error {
 	}
 	if err := scaling(w, s, opts); err != nil {
 		return err
+	}
+	for _, g := range sortedKeys(grouped) {
+		names := grouped[g]
+		if len(names) == 1 {
+			notes = append(notes, fmt.Sprintf("warning %s: %s", names[0], g))
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("warning (%d benchmarks) %s: %s", len(names), g, strings.Join(names, ", ")))
 	}
 	if len(notes) > 0 {
 		fmt.Fprintln(w)
@@ -146,6 +161,27 @@ func table(w io.Writer, s *results.Set, md bool) error {
 		fmt.Fprintln(w, legend)
 	}
 	return nil
+}
+
+// warningGroup returns the common text of warnings that recur across
+// benchmarks (noise, placement, profiling), or "" for one-off warnings.
+func warningGroup(wn string) string {
+	switch {
+	case strings.HasPrefix(wn, "noisy:"):
+		return "noisy: the median's 95% CI was wider than the target when the budget ran out (widths in the 95% CI column); a larger --budget or a quieter machine narrows it"
+	case strings.HasPrefix(wn, "placement:"), strings.HasPrefix(wn, "figures taken under profiling"):
+		return wn
+	}
+	return ""
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	k := make([]string, 0, len(m))
+	for x := range m {
+		k = append(k, x)
+	}
+	sort.Strings(k)
+	return k
 }
 
 func sortedDists(m map[string]results.Summary) []string {

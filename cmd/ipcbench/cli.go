@@ -41,7 +41,7 @@ var errInterrupted = errors.New("interrupted")
 
 // run is the whole CLI, callable in-process by tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	root := newRoot(ctx, stdout, stderr)
+	root := newRoot(ctx, stdout, stderr, args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
 	switch {
@@ -72,7 +72,7 @@ func isCobraUsage(err error) bool {
 	return false
 }
 
-func newRoot(ctx context.Context, stdout, stderr io.Writer) *cobra.Command {
+func newRoot(ctx context.Context, stdout, stderr io.Writer, args []string) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "ipcbench",
 		Short:         "Benchmark process spawning, child output and IPC on Linux",
@@ -81,7 +81,7 @@ func newRoot(ctx context.Context, stdout, stderr io.Writer) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(stdout, stderr), newListCmd(stdout), newReportCmd(stdout, stderr), newVersionCmd(stdout))
+	root.AddCommand(newRunCmd(stdout, stderr, args), newListCmd(stdout), newReportCmd(stdout, stderr), newVersionCmd(stdout))
 	return root
 }
 
@@ -133,6 +133,7 @@ type runFlags struct {
 	minSamples int
 	targetCI   float64
 	profile    string
+	args       []string // as typed, for the record
 }
 
 func addRunFlags(c *cobra.Command, f *runFlags) {
@@ -150,7 +151,7 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	addMatrixFlags(c, f)
 }
 
-func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
+func newRunCmd(stdout, stderr io.Writer, all []string) *cobra.Command {
 	var f runFlags
 	c := &cobra.Command{
 		Use:   "run [all|" + strings.Join(scenarios.GroupNames(), "|") + "]...",
@@ -158,6 +159,7 @@ func newRunCmd(stdout, stderr io.Writer) *cobra.Command {
 		Long: "Run benchmarks. Exit status: 0 all ran, 1 a benchmark failed (the others still ran and were saved),\n" +
 			"2 usage error, 130 interrupted (what was measured is saved).",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.args = all
 			return doRun(cmd.Context(), args, &f, stdout, stderr)
 		},
 	}
@@ -272,13 +274,30 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	if f.cpus != "" {
+		// The whole run, and every child it starts (affinity is inherited),
+		// stays on the CPUs given; placements pin further inside them.
+		unpin, err := bench.PinProcess(p.opts.CPUs...)
+		if err != nil {
+			return err
+		}
+		defer unpin()
+	}
 	runID := newRunID()
 	var runDir string
+	saved := false
 	if !f.noSave {
 		runDir = filepath.Join(p.outDir, runID)
 		if err := os.MkdirAll(runDir, 0o755); err != nil {
 			return usagef("--out %q is not writable: %v", p.outDir, err)
 		}
+		// Nothing half-written: a run that ends before its results are
+		// saved leaves no directory behind.
+		defer func() {
+			if !saved {
+				os.RemoveAll(runDir)
+			}
+		}()
 		// Prove the directory takes a file before spending minutes measuring.
 		if err := results.WriteFileAtomic(filepath.Join(runDir, ".probe"), nil); err != nil {
 			os.Remove(runDir)
@@ -295,7 +314,7 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 	}
 	set.Env.GOMAXPROCS = gmp
 	set.Config = results.Config{
-		Args: os.Args[1:], Filter: f.filter, Quick: f.quick,
+		Args: f.args, Filter: f.filter, Quick: f.quick,
 		BudgetNS: cfg.Budget.Nanoseconds(), SampleNS: cfg.SampleTime.Nanoseconds(),
 		MinSamples: cfg.MinSamples, MaxSamples: cfg.MaxSamples, TargetCIWidth: cfg.TargetCIWidth,
 		WarmupNS: cfg.Warmup.Nanoseconds(), CPUs: p.opts.CPUs, Cores: p.opts.Cores, GOMAXPROCS: gmp,
@@ -340,6 +359,7 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 		if err := results.WriteFileAtomic(path, buf.Bytes()); err != nil {
 			return err
 		}
+		saved = true
 		fmt.Fprintf(stderr, "saved %s\n", path)
 	}
 	if err := p.format(stdout, set); err != nil {

@@ -166,3 +166,32 @@ func TestListAndVersion(t *testing.T) {
 		t.Fatalf("version: %d %q", code, out)
 	}
 }
+
+func TestCPUsConfinesTheRun(t *testing.T) {
+	leakcheck.Check(t)
+	dir := t.TempDir()
+	args := append([]string{"run", "spawn", "--cpus", "0", "--cores", "1", "--filter", "spawn/cmd=true", "--out", dir, "--format", "json"}, tiny...)
+	code, out, errs := runCLI(t, args...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	s, err := results.Unmarshal([]byte(out))
+	if err != nil || len(s.Config.CPUs) != 1 || s.Config.CPUs[0] != 0 {
+		t.Fatalf("config cpus: %v %v", s.Config.CPUs, err)
+	}
+	// Restored afterwards.
+	if cpus, _ := bench.AllowedCPUs(); len(cpus) < len(s.Env.AllowedCPUs) {
+		t.Fatalf("affinity not restored: %v", cpus)
+	}
+}
+
+func TestFailedRunLeavesNoDirectory(t *testing.T) {
+	dir := t.TempDir()
+	// Interrupted before anything was measured: the run is saved (possibly
+	// empty), never half-written; a usage error creates nothing at all.
+	code, _, _ := runCLI(t, "run", "spawn", "--out", dir, "--format", "yaml")
+	ents, _ := os.ReadDir(dir)
+	if code != exitUsage || len(ents) != 0 {
+		t.Fatalf("exit %d, %d entries left", code, len(ents))
+	}
+}
