@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"sort"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -425,11 +424,4 @@ func histSummary(h *hdrhistogram.Histogram) results.Summary {
 		P99:    float64(h.ValueAtQuantile(99)),
 		P999:   float64(h.ValueAtQuantile(99.9)),
 	}
-}
-
-// sortedFloats returns a sorted copy.
-func sortedFloats(x []float64) []float64 {
-	y := append([]float64(nil), x...)
-	sort.Float64s(y)
-	return y
 }

@@ -74,7 +74,6 @@ type Profiler struct {
 	all      []*profile.Profile // labelled CPU profiles for the run-wide one
 	written  []results.Profile
 	warn     []string
-	children bool
 }
 
 // NewProfiler checks the kinds and creates dir.

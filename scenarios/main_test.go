@@ -1,24 +1,14 @@
 package scenarios
 
 import (
-	"fmt"
-	"os"
+	"github.com/ipcbench/ipcbench/internal/testmain"
 	"testing"
 	"time"
 
 	"github.com/ipcbench/ipcbench/bench"
 )
 
-func TestMain(m *testing.M) {
-	if err, isChild := bench.RunChild(Roles()); isChild {
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testmain.Run(m, Roles()) }
 
 // tinyCfg keeps scenario tests fast: they check correctness, never timings.
 func tinyCfg() bench.Config {

@@ -9,9 +9,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -105,43 +105,26 @@ func (o *Output) ExtraParams() map[string]string {
 }
 
 func buildOutput(opt Options) ([]bench.Scenario, error) {
-	list, err := buildOutput1(opt)
+	list, err := outputList(opt)
 	if err != nil {
 		return nil, err
 	}
-	cores := opt.Cores
-	if len(cores) == 0 {
-		cores = []int{1}
-	}
-	var out []bench.Scenario
-	for _, s := range list {
-		for _, n := range cores {
-			c := *s.(*Output)
-			c.Cores = n
-			out = append(out, &c)
-		}
-	}
-	return out, nil
+	return expandCores(list, coresOf(opt), func(o *Output, n int) { o.Cores = n }), nil
 }
 
-func buildOutput1(opt Options) ([]bench.Scenario, error) {
+func outputList(opt Options) ([]*Output, error) {
 	maxBuf := opt.MaxBuffer
 	if maxBuf == 0 {
 		maxBuf = DefaultMaxBuffer
 	}
 	type cm struct{ collect, mode string }
 	collects := []cm{{"buffered", ""}, {"streamed", "raw"}, {"streamed", "go"}, {"lines", ""}}
-	var out []bench.Scenario
+	var out []*Output
 	if opt.Cmd != "" {
-		argv, err := shellquote.Split(opt.Cmd)
-		if err != nil || len(argv) == 0 {
-			return nil, fmt.Errorf("--cmd %q: cannot split into words: %v", opt.Cmd, err)
-		}
-		path, err := exec.LookPath(argv[0])
+		argv, label, err := userCommand(opt.Cmd)
 		if err != nil {
-			return nil, fmt.Errorf("--cmd %q: %q not found (give a program on PATH or a path to an executable)", opt.Cmd, argv[0])
+			return nil, err
 		}
-		argv[0] = path
 		var size int64
 		if len(opt.OutputSizes) == 1 {
 			size = opt.OutputSizes[0] // the user promises this many bytes: verified
@@ -149,7 +132,7 @@ func buildOutput1(opt Options) ([]bench.Scenario, error) {
 			return nil, fmt.Errorf("--output-sizes with --cmd takes one size (the bytes the command writes), got %d", len(opt.OutputSizes))
 		}
 		for _, c := range collects {
-			out = append(out, &Output{Collect: c.collect, Mode: c.mode, Argv: argv, Label: sanitizeLabel(filepath.Base(path)), Size: size, MaxBuffer: maxBuf})
+			out = append(out, &Output{Collect: c.collect, Mode: c.mode, Argv: argv, Label: label, Size: size, MaxBuffer: maxBuf})
 		}
 		return out, nil
 	}
@@ -292,13 +275,7 @@ func (o *Output) verify(got collected) error {
 }
 
 func median(x []float64) float64 {
-	y := append([]float64(nil), x...)
-	// Small slices: insertion sort avoids importing sort for one call site.
-	for i := 1; i < len(y); i++ {
-		for j := i; j > 0 && y[j] < y[j-1]; j-- {
-			y[j], y[j-1] = y[j-1], y[j]
-		}
-	}
+	y := slices.Sorted(slices.Values(x))
 	if len(y)%2 == 1 {
 		return y[len(y)/2]
 	}

@@ -9,11 +9,14 @@ package scenarios
 import (
 	"fmt"
 	"maps"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
 
 	"github.com/ipcbench/ipcbench/bench"
+	"github.com/kballard/go-shellquote"
 )
 
 // Options are the user's choices that shape which benchmarks a group builds.
@@ -101,3 +104,50 @@ const MaxMessage = 1 << 20
 func TransportNames() []string { return transportNames }
 
 var transportNames []string
+
+// coresOf returns the concurrency levels to build (default: just 1).
+func coresOf(o Options) []int {
+	if len(o.Cores) == 0 {
+		return []int{1}
+	}
+	return o.Cores
+}
+
+// expandCores copies each scenario once per concurrency level.
+func expandCores[T any](list []*T, cores []int, set func(*T, int)) []bench.Scenario {
+	var out []bench.Scenario
+	for _, s := range list {
+		for _, n := range cores {
+			c := *s
+			set(&c, n)
+			out = append(out, any(&c).(bench.Scenario))
+		}
+	}
+	return out
+}
+
+// userCommand splits a --cmd into argv with its program resolved on PATH,
+// and a label for benchmark names.
+func userCommand(cmd string) (argv []string, label string, err error) {
+	argv, err = shellquote.Split(cmd)
+	if err != nil || len(argv) == 0 {
+		return nil, "", fmt.Errorf("--cmd %q: cannot split into words: %v", cmd, err)
+	}
+	path, err := exec.LookPath(argv[0])
+	if err != nil {
+		return nil, "", fmt.Errorf("--cmd %q: %q not found (give a program on PATH or a path to an executable)", cmd, argv[0])
+	}
+	argv[0] = path
+	return argv, sanitizeLabel(filepath.Base(path)), nil
+}
+
+// sanitizeLabel keeps a name usable inside a benchmark name (no '/', '=', spaces).
+func sanitizeLabel(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '/', '=', ' ', '\t':
+			return '_'
+		}
+		return r
+	}, s)
+}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -60,40 +59,22 @@ func (s *Spawn) ExtraParams() map[string]string {
 }
 
 func buildSpawn(o Options) ([]bench.Scenario, error) {
-	list, err := buildSpawn1(o)
+	list, err := spawnList(o)
 	if err != nil {
 		return nil, err
 	}
-	cores := o.Cores
-	if len(cores) == 0 {
-		cores = []int{1}
-	}
-	var out []bench.Scenario
-	for _, s := range list {
-		for _, n := range cores {
-			c := *s.(*Spawn)
-			c.Cores = n
-			out = append(out, &c)
-		}
-	}
-	return out, nil
+	return expandCores(list, coresOf(o), func(s *Spawn, n int) { s.Cores = n }), nil
 }
 
-func buildSpawn1(o Options) ([]bench.Scenario, error) {
+func spawnList(o Options) ([]*Spawn, error) {
 	if o.Cmd != "" {
-		argv, err := shellquote.Split(o.Cmd)
-		if err != nil || len(argv) == 0 {
-			return nil, fmt.Errorf("--cmd %q: cannot split into words: %v", o.Cmd, err)
-		}
-		path, err := exec.LookPath(argv[0])
+		argv, label, err := userCommand(o.Cmd)
 		if err != nil {
-			return nil, fmt.Errorf("--cmd %q: %q not found (give a program on PATH or a path to an executable)", o.Cmd, argv[0])
+			return nil, err
 		}
-		argv[0] = path
-		label := sanitizeLabel(filepath.Base(path))
-		return []bench.Scenario{
-			&Spawn{Mode: "exec", Label: label, Line: o.Cmd, Command: o.Cmd},
-			&Spawn{Mode: "spawn", Label: label, Argv: argv, Command: o.Cmd},
+		return []*Spawn{
+			{Mode: "exec", Label: label, Line: o.Cmd, Command: o.Cmd},
+			{Mode: "spawn", Label: label, Argv: argv, Command: o.Cmd},
 		}, nil
 	}
 	truePath, err := exec.LookPath("true")
@@ -104,24 +85,13 @@ func buildSpawn1(o Options) ([]bench.Scenario, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spawn: no 'echo' program on PATH: %w", err)
 	}
-	return []bench.Scenario{
-		&Spawn{Mode: "exec", Label: "true", Line: truePath},
-		&Spawn{Mode: "spawn", Label: "true", Argv: []string{truePath}},
-		&Spawn{Mode: "exec", Label: "echo", Line: echoPath + " ipcbench"},
-		&Spawn{Mode: "spawn", Label: "echo", Argv: []string{echoPath, "ipcbench"}},
-		&Spawn{Mode: "fork"},
+	return []*Spawn{
+		{Mode: "exec", Label: "true", Line: truePath},
+		{Mode: "spawn", Label: "true", Argv: []string{truePath}},
+		{Mode: "exec", Label: "echo", Line: echoPath + " ipcbench"},
+		{Mode: "spawn", Label: "echo", Argv: []string{echoPath, "ipcbench"}},
+		{Mode: "fork"},
 	}, nil
-}
-
-// sanitizeLabel keeps a name usable inside a benchmark name (no '/', '=', spaces).
-func sanitizeLabel(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '/', '=', ' ', '\t':
-			return '_'
-		}
-		return r
-	}, s)
 }
 
 // phases are one spawn's milestones, from the call that creates it.

@@ -1,29 +1,19 @@
 package transports_test
 
 import (
-	"fmt"
+	"github.com/ipcbench/ipcbench/internal/testmain"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
 
-	"github.com/ipcbench/ipcbench/bench"
 	"github.com/ipcbench/ipcbench/internal/leakcheck"
 	"github.com/ipcbench/ipcbench/transports"
 	"github.com/ipcbench/ipcbench/transports/transportstest"
 )
 
-func TestMain(m *testing.M) {
-	if err, isChild := bench.RunChild(transportstest.Roles()); isChild {
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testmain.Run(m, transportstest.Roles()) }
 
 func TestConformance(t *testing.T) {
 	for _, name := range transports.Names() {

@@ -176,7 +176,6 @@ type plan struct {
 	cfg     bench.Config
 	format  report.Format
 	opts    scenarios.Options
-	rcfg    results.Config
 	outDir  string
 	profile []string
 }

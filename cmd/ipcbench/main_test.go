@@ -3,7 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"github.com/ipcbench/ipcbench/internal/testmain"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,16 +16,7 @@ import (
 	"golang.org/x/perf/benchfmt"
 )
 
-func TestMain(m *testing.M) {
-	if err, isChild := bench.RunChild(scenarios.Roles()); isChild {
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testmain.Run(m, scenarios.Roles()) }
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
