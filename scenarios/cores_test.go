@@ -62,7 +62,7 @@ func TestFailingPairFailsTheBenchmark(t *testing.T) {
 	for _, name := range []string{"pipe", "shm-futex"} {
 		p := &Pair{Kind: "RoundTrip", Transport: name, Mode: transports.Modes(name)[0], Size: 64, Placement: bench.Unpinned,
 			Cores: 2, Pairs: [][2]int{{-1, -1}, {-1, -1}}, ParentCPU: -1, ChildCPU: -1, dieAfter: 30}
-		res, err := bench.Run(context.Background(), p, tinyCfg())
+		res, err := bench.Run(context.Background(), p, dieCfg())
 		if err != nil {
 			t.Fatal(err)
 		}

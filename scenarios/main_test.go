@@ -16,3 +16,11 @@ func tinyCfg() bench.Config {
 }
 
 func timeNow() time.Time { return time.Now() }
+
+// dieCfg is for tests whose child dies after a number of ops: the timed
+// region must outlast that count however slow the machine (race detector,
+// two spinners on one CPU), so the minimum sample count is far beyond it;
+// the benchmark ends when the child dies.
+func dieCfg() bench.Config {
+	return bench.Config{Budget: 2 * time.Second, Warmup: time.Millisecond, SampleTime: 2 * time.Millisecond, MinSamples: 1000, MaxSamples: 2000}
+}

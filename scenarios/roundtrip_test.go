@@ -89,7 +89,7 @@ func TestChildDyingFailsTheBenchmark(t *testing.T) {
 		for _, kind := range []string{"RoundTrip", "Throughput"} {
 			mode := transports.Modes(name)[0]
 			p := &Pair{Kind: kind, Transport: name, Mode: mode, Size: 64, Placement: bench.Unpinned, ParentCPU: -1, ChildCPU: -1, dieAfter: 50}
-			res, err := bench.Run(context.Background(), p, tinyCfg())
+			res, err := bench.Run(context.Background(), p, dieCfg())
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -118,7 +118,7 @@ func TestChildDiesBeforeItsProfile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := tinyCfg()
+	cfg := dieCfg()
 	cfg.Hooks = []bench.Hook{prof}
 	p := &Pair{Kind: "RoundTrip", Transport: "pipe", Mode: transports.Raw, Size: 64, Placement: bench.Unpinned, ParentCPU: -1, ChildCPU: -1, dieAfter: 2000}
 	res, err := bench.Run(context.Background(), p, cfg)
