@@ -163,10 +163,7 @@ func buildPairs(kind string, o Options) ([]bench.Scenario, error) {
 		}
 	}
 	topo := bench.Topology(cpus)
-	cores := o.Cores
-	if len(cores) == 0 {
-		cores = []int{1}
-	}
+	cores := coresOf(o)
 	var out []bench.Scenario
 	for _, name := range names {
 		for _, mode := range transports.Modes(name) {

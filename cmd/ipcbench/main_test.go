@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"github.com/ipcbench/ipcbench/internal/testmain"
 	"os"
 	"path/filepath"
@@ -161,13 +162,15 @@ func TestListAndVersion(t *testing.T) {
 func TestCPUsConfinesTheRun(t *testing.T) {
 	leakcheck.Check(t)
 	dir := t.TempDir()
-	args := append([]string{"run", "spawn", "--cpus", "0", "--cores", "1", "--filter", "spawn/cmd=true", "--out", dir, "--format", "json"}, tiny...)
+	allowed, _ := bench.AllowedCPUs()
+	first := fmt.Sprint(allowed[0])
+	args := append([]string{"run", "spawn", "--cpus", first, "--cores", "1", "--filter", "spawn/cmd=true", "--out", dir, "--format", "json"}, tiny...)
 	code, out, errs := runCLI(t, args...)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	s, err := results.Unmarshal([]byte(out))
-	if err != nil || len(s.Config.CPUs) != 1 || s.Config.CPUs[0] != 0 {
+	if err != nil || len(s.Config.CPUs) != 1 || s.Config.CPUs[0] != allowed[0] {
 		t.Fatalf("config cpus: %v %v", s.Config.CPUs, err)
 	}
 	// Restored afterwards.
