@@ -240,3 +240,23 @@ func sleepOrDone(d time.Duration, done, cancel <-chan struct{}) bool {
 // helper goroutines can run while every worker blocks holding its P in a
 // raw syscall (MEASURING.md pitfall 7).
 func ParallelGOMAXPROCS(n int) int { return max(runtime.GOMAXPROCS(0), n+1) }
+
+// Looper is what a loop body needs from either a B (one worker) or a
+// Worker of Parallel: `for l.Next() { op; l.Observe(...) }`.
+type Looper interface {
+	Next() bool
+	Observe(name string, d time.Duration)
+}
+
+// Next is Loop, so that a B is a Looper.
+func (b *B) Next() bool { return b.Loop() }
+
+// Workers runs body once on b itself when n <= 1 (the plain single loop,
+// per-op timing as usual), or on n concurrent workers through Parallel.
+// id is the worker's index.
+func (b *B) Workers(n int, body func(l Looper, id int) error) error {
+	if n <= 1 {
+		return body(b, 0)
+	}
+	return b.Parallel(n, func(w *Worker) error { return body(w, w.ID()) })
+}

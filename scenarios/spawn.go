@@ -102,49 +102,19 @@ type phases struct {
 // Run implements bench.Scenario: one spawner, or Cores of them at once
 // (spawns per second in total; each spawner's phases as percentiles).
 func (s *Spawn) Run(ctx context.Context, b *bench.B) error {
-	var once func(ctx context.Context) (phases, error)
-	switch s.Mode {
-	case "exec":
-		var out strings.Builder
-		once = func(ctx context.Context) (phases, error) { return s.execOnce(&out) }
-	case "spawn":
-		once = s.spawnFunc()
-	case "fork":
-		once = s.forkOnce
-	default:
+	if s.Mode != "exec" && s.Mode != "spawn" && s.Mode != "fork" {
 		return fmt.Errorf("spawn: unknown mode %q (accepted: exec, spawn, fork)", s.Mode)
 	}
-	observe := func(obs func(string, time.Duration), ph phases) {
-		obs("started", ph.started)
-		if ph.firstByte > 0 {
-			obs("first_byte", ph.firstByte)
-		}
-		if ph.ready > 0 {
-			obs("ready", ph.ready)
-		}
-	}
-	if s.Cores <= 1 {
-		for b.Loop() {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			ph, err := once(ctx)
-			if err != nil {
-				return err
-			}
-			observe(b.Observe, ph)
-		}
-		return nil
-	}
-	return b.Parallel(s.Cores, func(w *bench.Worker) error {
-		once := once
-		if s.Mode == "exec" {
+	return b.Workers(s.Cores, func(l bench.Looper, _ int) error {
+		once := s.forkOnce
+		switch s.Mode {
+		case "exec":
 			var out strings.Builder // each spawner its own buffer
 			once = func(ctx context.Context) (phases, error) { return s.execOnce(&out) }
-		} else if s.Mode == "spawn" {
+		case "spawn":
 			once = s.spawnFunc()
 		}
-		for w.Next() {
+		for l.Next() {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -152,7 +122,13 @@ func (s *Spawn) Run(ctx context.Context, b *bench.B) error {
 			if err != nil {
 				return err
 			}
-			observe(w.Observe, ph)
+			l.Observe("started", ph.started)
+			if ph.firstByte > 0 {
+				l.Observe("first_byte", ph.firstByte)
+			}
+			if ph.ready > 0 {
+				l.Observe("ready", ph.ready)
+			}
 		}
 		return nil
 	})

@@ -20,19 +20,23 @@ import (
 //   - head counts slots published by the producer, tail slots released by the
 //     consumer; both are uint32 and wrap (head-tail is the fill level).
 //   - Producer: wait until head-tail < shmSlots; copy the payload into slot
-//     head%shmSlots and store its length; then head.Store(head+1). Go's
+//     head%shmSlots and store its length; then head.Swap(head+1). Go's
 //     atomics are sequentially consistent, so this store is a release: a
 //     consumer whose atomic load sees the new head also sees the payload.
 //   - Consumer: load head (acquire); if it differs from tail, copy slot
-//     tail%shmSlots out; then tail.Store(tail+1), which releases the slot
+//     tail%shmSlots out; then tail.Swap(tail+1), which releases the slot
 //     (the producer's later write cannot overtake our read of it).
 //   - Sleeping (futex, eventfd) uses a waiter flag per direction, Dekker
 //     style: the waiter stores flag=1 then re-loads the counter; the other
-//     side stores the counter then loads the flag. With sequentially
-//     consistent atomics at least one of them sees the other's store, so a
-//     wakeup is never lost: either the waiter sees the new counter and does
-//     not sleep, or the waker sees the flag and wakes it. FUTEX_WAIT also
-//     re-checks the counter in the kernel and returns EAGAIN if it moved.
+//     side stores the counter then loads the flag. If neither store can be
+//     passed by the load after it, at least one side sees the other's store,
+//     so a wakeup is never lost: either the waiter sees the new counter and
+//     does not sleep, or the waker sees the flag and wakes it. FUTEX_WAIT
+//     also re-checks the counter in the kernel and returns EAGAIN if moved.
+//     Those two stores are Swaps: an XCHG, a full barrier on x86. A Store
+//     is one too in normal builds, but under the race detector Go's atomic
+//     Store becomes a release store (a plain MOV) that a later load may
+//     pass, and wakeups were lost (seen: a hang under go test -race).
 //   - Every counter and flag sits on its own 128-byte line (adjacent-line
 //     prefetch pairs 64-byte lines on x86), so the producer's and consumer's
 //     hot words do not false-share. A slot's length word shares the line of
@@ -227,7 +231,9 @@ func (c *shmConn) Send(msg []byte) error {
 		}
 		n := copy(r.payload(h), msg[off:])
 		r.slotLen(h).Store(uint32(n))
-		r.head.Store(h + 1) // publish: release of the payload written above
+		// Publish (a release of the payload written above). Swap, not Store:
+		// the flag load below must not pass this store (see fence).
+		r.head.Swap(h + 1)
 		if c.wait != waitSpin && r.waitData.Load() != 0 {
 			c.wake(r.head, r.dataEv)
 		}
@@ -277,7 +283,7 @@ func (c *shmConn) publishTail(r *ring) {
 		return
 	}
 	r.published = r.next
-	r.tail.Store(r.next)
+	r.tail.Swap(r.next) // a fence before the flag load, as in Send
 	if c.wait != waitSpin && r.waitSpace.Load() != 0 {
 		c.wake(r.tail, r.spaceEv)
 	}
@@ -296,14 +302,14 @@ func (c *shmConn) waitData(r *ring, t uint32) {
 		c.publishTail(r)
 	case waitFutex:
 		c.publishTail(r)
-		r.waitData.Store(1)
+		r.waitData.Swap(1) // fence: the head load below must not pass it
 		if r.head.Load() == t && r.wclosed.Load() == 0 && !c.aborted.Load() {
 			c.futexWait(r.head, t)
 		}
 		r.waitData.Store(0)
 	case waitEventfd:
 		c.publishTail(r)
-		r.waitData.Store(1)
+		r.waitData.Swap(1)
 		if r.head.Load() == t && r.wclosed.Load() == 0 && !c.aborted.Load() {
 			c.evWait(r.dataEv)
 		}
@@ -321,13 +327,13 @@ func (c *shmConn) waitSpace(r *ring, h uint32) {
 			}
 		}
 	case waitFutex:
-		r.waitSpace.Store(1)
+		r.waitSpace.Swap(1)
 		if t := r.tail.Load(); h-t >= shmSlots && r.rclosed.Load() == 0 && !c.aborted.Load() {
 			c.futexWait(r.tail, t)
 		}
 		r.waitSpace.Store(0)
 	case waitEventfd:
-		r.waitSpace.Store(1)
+		r.waitSpace.Swap(1)
 		if h-r.tail.Load() >= shmSlots && r.rclosed.Load() == 0 && !c.aborted.Load() {
 			c.evWait(r.spaceEv)
 		}
