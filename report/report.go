@@ -65,7 +65,8 @@ func Markdown(w io.Writer, s *results.Set) error { return table(w, s, true) }
 var columns = []string{"benchmark", "n", "median", "95% CI", "p50", "p90", "p99", "p99.9", "ops/s", "MB/s", "cpu/op", "csw/op", "rss"}
 
 func table(w io.Writer, s *results.Set, md bool) error {
-	fmt.Fprintf(w, "ipcbench run %s  %s  %s  %d CPUs  %s\n", s.RunID, s.Env.CPUModel, strings.Fields(s.Env.Kernel + " ")[0], len(s.Env.AllowedCPUs), s.Env.GoVersion)
+	kernel, _, _ := strings.Cut(strings.TrimSpace(s.Env.Kernel), " ") // release only; may be absent
+	fmt.Fprintf(w, "ipcbench run %s  %s  %s  %d CPUs  %s\n", s.RunID, s.Env.CPUModel, kernel, len(s.Env.AllowedCPUs), s.Env.GoVersion)
 	if md {
 		fmt.Fprintln(w)
 	}

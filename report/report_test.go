@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"io"
 	"flag"
 	"os"
 	"path/filepath"
@@ -76,4 +77,41 @@ func TestDur(t *testing.T) {
 			t.Errorf("Dur(%v) = %q, want %q", in, got, want)
 		}
 	}
+}
+
+// A minimal document that results.Load accepts must render in every format
+// (fields absent, maps nil), never panic.
+func TestEveryFormatRendersMinimalDocuments(t *testing.T) {
+	docs := []string{
+		`{"schema_version":1}`,
+		`{"schema_version":1,"benchmarks":[{"name":"X"},{"name":"Spawn/cores=1","scenario":"Spawn","params":{"cores":"1"},"samples":[{"iters":1,"ns_per_op":5}]},{"name":"Output/collect=lines","scenario":"Output","skipped":"no"}]}`,
+	}
+	for _, d := range docs {
+		s, err := results.Unmarshal([]byte(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range FormatNames() {
+			var buf bytes.Buffer
+			if err := Formats[name](&buf, s); err != nil {
+				t.Errorf("%s on %s: %v", name, d, err)
+			}
+		}
+	}
+}
+
+func FuzzRender(f *testing.F) {
+	data, _ := os.ReadFile(filepath.Join("..", "results", "testdata", "set.json"))
+	f.Add(data)
+	f.Add([]byte(`{"schema_version":1,"benchmarks":[{"name":"a/cores=2","params":{"cores":"2"},"samples":[{"iters":1,"ns_per_op":1}],"summary":{"n":1,"median":1}}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := results.Unmarshal(b)
+		if err != nil {
+			return
+		}
+		for _, name := range FormatNames() {
+			_ = Formats[name](io.Discard, s)
+		}
+		_, _ = PhaseProfile(s)
+	})
 }
