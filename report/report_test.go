@@ -2,8 +2,8 @@ package report
 
 import (
 	"bytes"
-	"io"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
