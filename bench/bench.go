@@ -1,22 +1,24 @@
 // Package bench is ipcbench's measuring engine.
 //
 // A Scenario is a workload with every parameter fixed. Its Run method does
-// its own setup, then loops `for b.Loop() { op }`, then tears down; the B
-// owns all timing, as testing.B.Loop does: an untimed warmup that also
-// estimates the cost of one operation, then timed samples, each a batch of
-// N operations between two clock reads, until the median's 95% confidence
-// interval is narrow enough (adaptive stop), bounded by a time budget and
-// a minimum sample count. Where one operation is long enough that two clock
-// reads do not distort it, each operation is also timed on its own into an
-// HDR histogram for percentiles.
+// its own setup, then loops `for b.Loop() { op }` (or, for N concurrent
+// workers, `b.RunParallel(n, func(pb *PB) error { for pb.Next() { op } })`),
+// then tears down; the B owns all timing, as testing.B does: an untimed
+// warmup that also estimates the cost of one operation, then timed samples,
+// each a batch of N operations between two clock reads, until the median's
+// 95% confidence interval is narrow enough (adaptive stop), bounded by a
+// time budget and a minimum sample count. Where one operation is long
+// enough that two clock reads do not distort it, each operation is also
+// timed on its own into an HDR histogram for percentiles.
 //
 // Around the timed region the engine takes rusage deltas (this process,
 // reaped children, and tracked live children) and /proc/stat, so every
 // result carries its CPU cost per operation and a warning when other
-// processes took a share of the CPUs while it was measured (the load guard).
+// processes took a share of the CPUs while it was measured (the load
+// guard). Hooks (the profiler) see the timed region's start and end.
 //
-// Child processes are this same binary re-executed in a named role
-// (Command in the parent, RunChild first thing in main and TestMain).
+// The engine never starts processes itself (internal/child does) and
+// never prints: a Run returns a results.Benchmark.
 package bench
 
 import (
@@ -24,9 +26,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"runtime"
 	"runtime/pprof"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/ipcbench/ipcbench/results"
@@ -35,8 +36,8 @@ import (
 // Scenario is one benchmark: a workload with every parameter fixed.
 type Scenario interface {
 	// Name is "Base/key=value/...", e.g. "RoundTrip/transport=unix/size=64/mode=raw".
-	Name() string
-	// Run sets up, loops `for b.Loop() { op }`, and tears down.
+	Name() results.Name
+	// Run sets up, loops `for b.Loop() { op }` (or b.RunParallel), and tears down.
 	Run(ctx context.Context, b *B) error
 }
 
@@ -44,6 +45,19 @@ type Scenario interface {
 // they cannot or must not run here (e.g. busy polling on one core).
 type Skipper interface {
 	SkipReason() string
+}
+
+// ParamsReporter is implemented by scenarios with parameters that do not
+// belong in the name (a full command line, say).
+type ParamsReporter interface {
+	ExtraParams() map[string]string
+}
+
+// ChildProfiler is implemented by scenarios whose children are ipcbench
+// roles that live for the whole benchmark, so a hook that finds no child
+// profile knows a child died before it could write one.
+type ChildProfiler interface {
+	ProfilesChildren() bool
 }
 
 // Config controls sampling. Its zero value means the defaults; Run copies
@@ -58,16 +72,23 @@ type Config struct {
 	// PerOpThreshold: operations estimated at least this long are also timed
 	// one by one (default 100 × the measured clock-read cost, at least 2µs).
 	PerOpThreshold time.Duration
-	// TimerOverhead is the measured cost of one clock read (MeasureTimerOverhead);
-	// 0 means measure it once on first use.
+	// TimerOverhead is the measured cost of one clock read (see
+	// TimerOverhead); 0 means measure it once on first use.
 	TimerOverhead time.Duration
 	// LoadWarnShare: warn when others used more than this share of the allowed CPUs (default 0.10).
 	LoadWarnShare float64
 	// Labels are added to the pprof labels of everything measured.
 	Labels map[string]string
-	// Hooks run around the timed region (profilers): Start just before the
-	// first timed batch, Stop right after the last.
+	// Hooks run around the timed region (profilers).
 	Hooks []Hook
+}
+
+// Info describes the benchmark a Hook observes.
+type Info struct {
+	Name results.Name
+	// ChildrenProfile: the scenario's children are ipcbench roles that live
+	// for the whole benchmark and profile themselves when asked.
+	ChildrenProfile bool
 }
 
 // Hook observes a benchmark: Begin before its setup (children it starts
@@ -76,13 +97,14 @@ type Config struct {
 // End once the result is complete (children have exited), where it may add
 // warnings to the result.
 type Hook interface {
-	Begin(name string, params map[string]string) error
-	Start(name string) error
-	Stop(name string) error
-	End(name string, res *results.Benchmark)
+	Begin(info Info) error
+	Start() error
+	Stop() error
+	End(res *results.Benchmark)
 }
 
-func (c Config) withDefaults() Config {
+// Defaults returns c with every zero field replaced by its default.
+func (c Config) Defaults() Config {
 	if c.Budget <= 0 {
 		c.Budget = 2 * time.Second
 	}
@@ -98,9 +120,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxSamples <= 0 {
 		c.MaxSamples = 2000
 	}
-	if c.MaxSamples < c.MinSamples {
-		c.MaxSamples = c.MinSamples
-	}
+	c.MaxSamples = max(c.MaxSamples, c.MinSamples)
 	if c.TargetCIWidth <= 0 {
 		c.TargetCIWidth = 0.02
 	}
@@ -116,64 +136,65 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Defaults returns cfg with every zero field replaced by its default.
-func (c Config) Defaults() Config { return c.withDefaults() }
+// ErrNoSamples is recorded when a scenario returned without timing anything.
+var ErrNoSamples = errors.New("scenario took no samples")
 
 // Run runs one scenario and returns its result. A failing scenario is not an
 // error of Run: the returned Benchmark carries the reason in Error. Run
 // returns an error only when ctx was cancelled.
 func Run(ctx context.Context, s Scenario, cfg Config) (results.Benchmark, error) {
-	cfg = cfg.withDefaults()
+	cfg = cfg.Defaults()
 	name := s.Name()
-	base, params := ParseName(name)
-	res := results.Benchmark{Name: name, Scenario: base, Params: params, Unit: "ns/op"}
+	res := results.Benchmark{Name: name, Scenario: name.Base(), Params: name.Params(), Unit: "ns/op"}
 	if sk, ok := s.(Skipper); ok {
 		if why := sk.SkipReason(); why != "" {
 			res.Skipped = why
 			return res, nil
 		}
 	}
-	b := newB(ctx, cfg, name)
-	if cp, ok := s.(ChildProfiler); ok && cp.ProfilesChildren() && len(cfg.Hooks) > 0 {
-		res.Params["profiles_children"] = "1" // for the hooks only; removed below
+	b := newB(ctx, cfg)
+	info := Info{Name: name}
+	if cp, ok := s.(ChildProfiler); ok {
+		info.ChildrenProfile = cp.ProfilesChildren()
 	}
 	for _, h := range cfg.Hooks {
-		if err := h.Begin(name, res.Params); err != nil {
-			b.hookErr = err
-		}
+		b.hookError(h.Begin(info))
 	}
 	t0 := time.Now()
-	labels := []string{"scenario", base}
-	keys := append([]string(nil), sortedKeys(params)...)
-	for _, k := range keys {
-		labels = append(labels, k, params[k])
-	}
-	for _, k := range sortedKeys(cfg.Labels) {
-		labels = append(labels, k, cfg.Labels[k])
-	}
 	var runErr error
-	pprof.Do(ctx, pprof.Labels(labels...), func(ctx context.Context) {
+	pprof.Do(ctx, pprof.Labels(labels(name, cfg.Labels)...), func(ctx context.Context) {
 		b.ctx = ctx
 		runErr = safeRun(ctx, s, b)
 	})
 	b.finish(runErr)
-	res = b.result(res)
+	b.result(&res)
 	if pr, ok := s.(ParamsReporter); ok {
-		for k, v := range pr.ExtraParams() {
-			res.Params[k] = v
-		}
+		maps.Copy(res.Params, pr.ExtraParams())
 	}
 	res.DurationNS = time.Since(t0).Nanoseconds()
 	for _, h := range cfg.Hooks {
-		h.End(name, &res)
+		h.End(&res)
 	}
-	delete(res.Params, "profiles_children")
 	if ctx.Err() != nil {
 		// Whatever the scenario said, the cause is the interrupt.
 		res.Error = fmt.Sprintf("interrupted after %d samples", len(res.Samples))
 		return res, ctx.Err()
 	}
 	return res, nil
+}
+
+// labels are the pprof labels of a benchmark: its scenario and parameters,
+// then the run's own.
+func labels(name results.Name, extra map[string]string) []string {
+	l := []string{"scenario", name.Base()}
+	params := name.Params()
+	for _, k := range slices.Sorted(maps.Keys(params)) {
+		l = append(l, k, params[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(extra)) {
+		l = append(l, k, extra[k])
+	}
+	return l
 }
 
 // safeRun turns a panic in a scenario into that benchmark's failure rather
@@ -185,67 +206,4 @@ func safeRun(ctx context.Context, s Scenario, b *B) (err error) {
 		}
 	}()
 	return s.Run(ctx, b)
-}
-
-// ParamsReporter is implemented by scenarios with parameters that do not
-// belong in the name (a full command line, say).
-type ParamsReporter interface {
-	ExtraParams() map[string]string
-}
-
-// ErrNoSamples is recorded when a scenario returned without timing anything.
-var ErrNoSamples = errors.New("scenario took no samples")
-
-func sortedKeys(m map[string]string) []string {
-	ks := make([]string, 0, len(m))
-	for k := range maps.Keys(m) {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
-}
-
-// ParseName splits "Base/k=v/k2=v2" into its base and parameters.
-func ParseName(name string) (string, map[string]string) {
-	params := map[string]string{}
-	base := name
-	for i, part := range splitSlash(name) {
-		if i == 0 {
-			base = part
-			continue
-		}
-		for j := 0; j < len(part); j++ {
-			if part[j] == '=' {
-				params[part[:j]] = part[j+1:]
-				break
-			}
-		}
-	}
-	return base, params
-}
-
-func splitSlash(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] == '/' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return append(out, s[start:])
-}
-
-// SetGOMAXPROCS sets GOMAXPROCS explicitly (n <= 0: the number of allowed
-// CPUs). Setting it explicitly also stops the runtime from changing it when
-// threads are later pinned (MEASURING.md pitfall 5).
-func SetGOMAXPROCS(n int) int {
-	if n <= 0 {
-		n = runtime.GOMAXPROCS(0)
-		if cpus, err := AllowedCPUs(); err == nil && len(cpus) > 0 {
-			n = len(cpus)
-		}
-	}
-	runtime.GOMAXPROCS(n)
-	return n
 }

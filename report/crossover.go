@@ -21,16 +21,14 @@ func crossover(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
 		b := &s.Benchmarks[i]
 		// Collection modes compared one child at a time; scaling across
 		// cores has its own table (and at cores>1 MB/s counts whole ops).
-		if b.Scenario != "Output" || (b.Params["cores"] != "" && b.Params["cores"] != "1") {
+		if b.Scenario != results.ScenarioOutput || !oneWorker(b) {
 			continue
 		}
-		col := b.Params["collect"]
-		rest := strings.Replace(b.Name, "/collect="+col, "", 1)
-		if m := b.Params["mode"]; m != "" {
-			rest = strings.Replace(rest, "/mode="+m, "", 1)
+		col := b.Name.Param(results.KeyCollect)
+		if m := b.Name.Param(results.KeyMode); m != "" {
 			col += "/" + m
 		}
-		rest = strings.TrimPrefix(rest, "Output/")
+		rest := strings.TrimPrefix(string(b.Name.Without(results.KeyCollect, results.KeyMode)), results.ScenarioOutput+"/")
 		if !slices.Contains(modes, col) {
 			modes = append(modes, col)
 		}
@@ -63,10 +61,10 @@ func crossover(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
 				line = append(line, "failed", "")
 			default:
 				mbs, mem := "", ""
-				if v, ok := b.Metrics["MB/s"]; ok {
+				if v, ok := b.Metrics[results.MetricMBPerSec]; ok {
 					mbs = fmt.Sprintf("%.0f", v)
 				}
-				if v, ok := b.Metrics["parent_peak_growth_bytes"]; ok {
+				if v, ok := b.Metrics[results.MetricParentGrowth]; ok {
 					mem = Bytes(v)
 				}
 				line = append(line, mbs, mem)
@@ -93,4 +91,10 @@ func Bytes(v float64) string {
 		return fmt.Sprintf("%.0fKiB", v/(1<<10))
 	}
 	return fmt.Sprintf("%.0fB", v)
+}
+
+// oneWorker: measured with one worker (cores=1, or a name without cores).
+func oneWorker(b *results.Benchmark) bool {
+	c := b.Name.Param(results.KeyCores)
+	return c == "" || c == "1"
 }

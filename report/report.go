@@ -5,10 +5,13 @@
 package report
 
 import (
+	"cmp"
 	"encoding/csv"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,13 +67,51 @@ func Markdown(w io.Writer, s *results.Set) error { return table(w, s, true) }
 
 var columns = []string{"benchmark", "n", "median", "95% CI", "p50", "p90", "p99", "p99.9", "ops/s", "MB/s", "cpu/op", "csw/op", "rss"}
 
+const legend = "n: samples (batches of ops; for indented phases, ops); at cores=N>1 the median is aggregate time per op of all N (its inverse the total throughput) and percentiles are each worker's own op latency; median: of batch means, with its 95% CI; p50..p99.9: per-op where marked *, else of batch means; cpu/op: user+sys of parent and children; csw/op: context switches (voluntary+involuntary); rss: the parent's peak RSS in the timed region (children's in the JSON)"
+
 func table(w io.Writer, s *results.Set, md bool) error {
+	header(w, s, md)
+	opts := tableOptions(md)
+	notes, err := mainTable(w, s, opts)
+	if err != nil {
+		return err
+	}
+	if err := crossover(w, s, opts); err != nil {
+		return err
+	}
+	if err := scaling(w, s, opts); err != nil {
+		return err
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range notes {
+			if md {
+				fmt.Fprintf(w, "- %s\n", n)
+			} else {
+				fmt.Fprintln(w, n)
+			}
+		}
+	}
+	fmt.Fprintln(w)
+	if md {
+		fmt.Fprintf(w, "_%s_\n", legend)
+	} else {
+		fmt.Fprintln(w, legend)
+	}
+	return nil
+}
+
+// header is the run's one-line identity.
+func header(w io.Writer, s *results.Set, md bool) {
 	kernel, _, _ := strings.Cut(strings.TrimSpace(s.Env.Kernel), " ") // release only; may be absent
 	fmt.Fprintf(w, "ipcbench run %s  %s  %s  %d CPUs  %s\n", s.RunID, s.Env.CPUModel, kernel, len(s.Env.AllowedCPUs), s.Env.GoVersion)
 	if md {
 		fmt.Fprintln(w)
 	}
-	// Names left, figures right.
+}
+
+// tableOptions: names left, figures right; markdown or borderless text.
+func tableOptions(md bool) []tablewriter.Option {
 	align := tw.CellAlignment{Global: tw.AlignRight, PerColumn: []tw.Align{tw.AlignLeft}}
 	opts := []tablewriter.Option{
 		tablewriter.WithHeaderAutoFormat(tw.Off),
@@ -80,21 +121,26 @@ func table(w io.Writer, s *results.Set, md bool) error {
 		tablewriter.WithRowAlignmentConfig(align),
 	}
 	if md {
-		opts = append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
-	} else {
-		opts = append(opts, tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
-			Borders: tw.BorderNone,
-			Symbols: tw.NewSymbols(tw.StyleNone),
-			Settings: tw.Settings{
-				Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off, ShowHeader: tw.Off},
-				Lines:      tw.Lines{ShowHeaderLine: tw.Off},
-			},
-		})))
+		return append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
 	}
+	return append(opts, tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
+		Borders: tw.BorderNone,
+		Symbols: tw.NewSymbols(tw.StyleNone),
+		Settings: tw.Settings{
+			Separators: tw.Separators{BetweenColumns: tw.Off, BetweenRows: tw.Off, ShowHeader: tw.Off},
+			Lines:      tw.Lines{ShowHeaderLine: tw.Off},
+		},
+	})))
+}
+
+// mainTable renders one row per benchmark that ran, its phases indented
+// below it, and returns the notes for under the tables: skipped and
+// failed benchmarks and warnings (recurring ones grouped).
+func mainTable(w io.Writer, s *results.Set, opts []tablewriter.Option) ([]string, error) {
 	t := tablewriter.NewTable(w, opts...)
 	t.Header(anySlice(columns)...)
 	var notes []string
-	grouped := map[string][]string{}
+	grouped := map[string][]results.Name{}
 	for i := range s.Benchmarks {
 		b := &s.Benchmarks[i]
 		switch {
@@ -108,13 +154,13 @@ func table(w io.Writer, s *results.Set, md bool) error {
 			notes = append(notes, fmt.Sprintf("FAILED  %s (partial figures shown): %s", b.Name, b.Error))
 		}
 		if err := t.Append(anySlice(row(b))...); err != nil {
-			return fmt.Errorf("report: table: %w", err)
+			return nil, fmt.Errorf("report: table: %w", err)
 		}
-		for _, name := range sortedDists(b.Distributions) {
-			d := b.Distributions[name]
-			r := []string{"  ↳ " + name, strconv.Itoa(d.N), Dur(d.Median), "", Dur(d.P50), Dur(d.P90), Dur(d.P99), Dur(d.P999), "", "", "", "", ""}
+		for _, ph := range sortedDists(b.Distributions) {
+			d := b.Distributions[ph]
+			r := []string{"  ↳ " + string(ph), strconv.Itoa(d.N), Dur(d.Median), "", Dur(d.P50), Dur(d.P90), Dur(d.P99), Dur(d.P999), "", "", "", "", ""}
 			if err := t.Append(anySlice(r)...); err != nil {
-				return fmt.Errorf("report: table: %w", err)
+				return nil, fmt.Errorf("report: table: %w", err)
 			}
 		}
 		for _, wn := range b.Warnings {
@@ -124,17 +170,11 @@ func table(w io.Writer, s *results.Set, md bool) error {
 				grouped[g] = append(grouped[g], b.Name)
 				continue
 			}
-			notes = append(notes, fmt.Sprintf("warning %s: %s", b.Name, wn))
+			notes = append(notes, fmt.Sprintf("warning %s: %s", b.Name, wn.Text))
 		}
 	}
 	if err := t.Render(); err != nil {
-		return fmt.Errorf("report: table: %w", err)
-	}
-	if err := crossover(w, s, opts); err != nil {
-		return err
-	}
-	if err := scaling(w, s, opts); err != nil {
-		return err
+		return nil, fmt.Errorf("report: table: %w", err)
 	}
 	for _, g := range sortedKeys(grouped) {
 		names := grouped[g]
@@ -142,36 +182,27 @@ func table(w io.Writer, s *results.Set, md bool) error {
 			notes = append(notes, fmt.Sprintf("warning %s: %s", names[0], g))
 			continue
 		}
-		notes = append(notes, fmt.Sprintf("warning (%d benchmarks) %s: %s", len(names), g, strings.Join(names, ", ")))
-	}
-	if len(notes) > 0 {
-		fmt.Fprintln(w)
-		for _, n := range notes {
-			if md {
-				fmt.Fprintf(w, "- %s\n", n)
-			} else {
-				fmt.Fprintln(w, n)
-			}
+		var ns []string
+		for _, n := range names {
+			ns = append(ns, string(n))
 		}
+		notes = append(notes, fmt.Sprintf("warning (%d benchmarks) %s: %s", len(names), g, strings.Join(ns, ", ")))
 	}
-	fmt.Fprintln(w)
-	legend := "n: samples (batches of ops; for indented phases, ops); at cores=N>1 the median is aggregate time per op of all N (its inverse the total throughput) and percentiles are each worker's own op latency; median: of batch means, with its 95% CI; p50..p99.9: per-op where marked *, else of batch means; cpu/op: user+sys of parent and children; csw/op: context switches (voluntary+involuntary); rss: the parent's peak RSS in the timed region (children's in the JSON)"
-	if md {
-		fmt.Fprintf(w, "_%s_\n", legend)
-	} else {
-		fmt.Fprintln(w, legend)
-	}
-	return nil
+	return notes, nil
 }
 
 // warningGroup returns the common text of warnings that recur across
 // benchmarks (noise, placement, profiling), or "" for one-off warnings.
-func warningGroup(wn string) string {
-	switch {
-	case strings.HasPrefix(wn, "noisy:"):
+func warningGroup(wn results.Warning) string {
+	switch wn.Kind {
+	case results.WarnNoisy:
 		return "noisy: the median's 95% CI was wider than the target when the budget ran out (widths in the 95% CI column); a larger --budget or a quieter machine narrows it"
-	case strings.HasPrefix(wn, "placement:"), strings.HasPrefix(wn, "figures taken under profiling"):
-		return wn
+	case results.WarnPlacement:
+		return wn.Text
+	case results.WarnProfiling:
+		if strings.HasPrefix(wn.Text, "figures taken under profiling") {
+			return wn.Text
+		}
 	}
 	return ""
 }
@@ -185,23 +216,20 @@ func sortedKeys[V any](m map[string]V) []string {
 	return k
 }
 
-func sortedDists(m map[string]results.Summary) []string {
-	// Phase order where known, then alphabetical.
-	order := map[string]int{"started": 0, "ready": 1, "first_byte": 2}
-	var n []string
-	for k := range m {
-		n = append(n, k)
+// sortedDists orders phases as they happen, unknown ones last by name.
+func sortedDists(m map[results.Phase]results.Summary) []results.Phase {
+	n := slices.Collect(maps.Keys(m))
+	rank := func(p results.Phase) int {
+		if i := slices.Index(results.PhaseOrder, p); i >= 0 {
+			return i
+		}
+		return len(results.PhaseOrder)
 	}
-	sort.Slice(n, func(i, j int) bool {
-		oi, iok := order[n[i]]
-		oj, jok := order[n[j]]
-		if iok && jok {
-			return oi < oj
+	slices.SortFunc(n, func(a, b results.Phase) int {
+		if c := cmp.Compare(rank(a), rank(b)); c != 0 {
+			return c
 		}
-		if iok != jok {
-			return iok
-		}
-		return n[i] < n[j]
+		return cmp.Compare(a, b)
 	})
 	return n
 }
@@ -217,28 +245,28 @@ func row(b *results.Benchmark) []string {
 		mark = "*"
 	}
 	mbs := ""
-	if v, ok := b.Metrics["MB/s"]; ok {
+	if v, ok := b.Metrics[results.MetricMBPerSec]; ok {
 		mbs = fmt.Sprintf("%.0f", v)
 	}
 	ops := ""
-	if v, ok := b.Metrics["ops/s"]; ok {
+	if v, ok := b.Metrics[results.MetricOpsPerSec]; ok {
 		ops = Count(v)
 	}
-	cpu := b.Metrics["parent_user_ns/op"] + b.Metrics["parent_sys_ns/op"] + b.Metrics["child_user_ns/op"] + b.Metrics["child_sys_ns/op"]
-	csw := b.Metrics["parent_vcsw/op"] + b.Metrics["parent_ivcsw/op"] + b.Metrics["child_vcsw/op"] + b.Metrics["child_ivcsw/op"]
-	cswS := ""
-	if _, ok := b.Metrics["parent_vcsw/op"]; ok {
-		cswS = strconv.FormatFloat(csw, 'f', 2, 64)
-	}
 	cpuS := ""
-	if _, ok := b.Metrics["parent_user_ns/op"]; ok {
+	if cpu, ok := b.CPUPerOp(); ok {
 		cpuS = Dur(cpu)
 	}
+	cswS := ""
+	if _, ok := b.Metrics[results.MetricParentVcsw]; ok {
+		mt := b.Metrics
+		csw := mt[results.MetricParentVcsw] + mt[results.MetricParentIvcsw] + mt[results.MetricChildVcsw] + mt[results.MetricChildIvcsw]
+		cswS = strconv.FormatFloat(csw, 'f', 2, 64)
+	}
 	rss := ""
-	if v, ok := b.Metrics["parent_peak_rss_bytes"]; ok {
+	if v, ok := b.Metrics[results.MetricParentPeak]; ok {
 		rss = Bytes(v)
 	}
-	return []string{b.Name, strconv.Itoa(m.N), Dur(m.Median), ci, Dur(m.P50) + mark, Dur(m.P90) + mark, Dur(m.P99) + mark, Dur(m.P999) + mark, ops, mbs, cpuS, cswS, rss}
+	return []string{string(b.Name), strconv.Itoa(m.N), Dur(m.Median), ci, Dur(m.P50) + mark, Dur(m.P90) + mark, Dur(m.P99) + mark, Dur(m.P999) + mark, ops, mbs, cpuS, cswS, rss}
 }
 
 func anySlice(s []string) []any {
@@ -296,19 +324,17 @@ func Count(v float64) string {
 // CSV writes one row per benchmark with raw numbers (ns) for spreadsheets.
 func CSV(w io.Writer, s *results.Set) error {
 	cw := csv.NewWriter(w)
-	metricKeys := map[string]bool{}
+	metricKeys := map[results.Metric]bool{}
 	for _, b := range s.Benchmarks {
 		for k := range b.Metrics {
 			metricKeys[k] = true
 		}
 	}
-	var mk []string
-	for k := range metricKeys {
-		mk = append(mk, k)
-	}
-	sort.Strings(mk)
+	mk := slices.Sorted(maps.Keys(metricKeys))
 	head := []string{"name", "scenario", "status", "n", "median_ns", "ci95_low_ns", "ci95_high_ns", "mean_ns", "stddev_ns", "min_ns", "max_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "percentile_source", "iterations"}
-	head = append(head, mk...)
+	for _, k := range mk {
+		head = append(head, string(k))
+	}
 	head = append(head, "warnings", "error")
 	if err := cw.Write(head); err != nil {
 		return fmt.Errorf("report: csv: %w", err)
@@ -322,7 +348,7 @@ func CSV(w io.Writer, s *results.Set) error {
 			status = "failed"
 		}
 		m := b.Summary
-		rec := []string{b.Name, b.Scenario, status, strconv.Itoa(m.N), f(m.Median), f(m.CI95Low), f(m.CI95High), f(m.Mean), f(m.Stddev), f(m.Min), f(m.Max), f(m.P50), f(m.P90), f(m.P99), f(m.P999), b.PercentileSource, strconv.FormatInt(b.Iterations, 10)}
+		rec := []string{string(b.Name), b.Scenario, status, strconv.Itoa(m.N), f(m.Median), f(m.CI95Low), f(m.CI95High), f(m.Mean), f(m.Stddev), f(m.Min), f(m.Max), f(m.P50), f(m.P90), f(m.P99), f(m.P999), b.PercentileSource, strconv.FormatInt(b.Iterations, 10)}
 		for _, k := range mk {
 			if v, ok := b.Metrics[k]; ok {
 				rec = append(rec, f(v))
@@ -334,7 +360,11 @@ func CSV(w io.Writer, s *results.Set) error {
 		if why == "" {
 			why = b.Skipped
 		}
-		rec = append(rec, strings.Join(b.Warnings, "; "), why)
+		var ws []string
+		for _, w := range b.Warnings {
+			ws = append(ws, w.Text)
+		}
+		rec = append(rec, strings.Join(ws, "; "), why)
 		if err := cw.Write(rec); err != nil {
 			return fmt.Errorf("report: csv: %w", err)
 		}
@@ -357,7 +387,7 @@ func Profiles(w io.Writer, s *results.Set, runDir string) {
 		if runDir != "" {
 			path = runDir + "/" + p.Path
 		}
-		label := p.Benchmark
+		label := string(p.Benchmark)
 		if label == "" {
 			label = "(whole run)"
 		}

@@ -2,17 +2,15 @@ package report
 
 import (
 	"bytes"
-	"flag"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/ipcbench/ipcbench/internal/golden"
 	"github.com/ipcbench/ipcbench/results"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 func loadFixture(t *testing.T) *results.Set {
 	t.Helper()
@@ -31,19 +29,7 @@ func TestGoldenTables(t *testing.T) {
 			if err := Formats[name](&buf, s); err != nil {
 				t.Fatal(err)
 			}
-			golden := filepath.Join("testdata", name+".golden")
-			if *update {
-				if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if !bytes.Equal(buf.Bytes(), want) {
-				t.Fatalf("%s output differs from %s (-update to accept):\n%s", name, golden, buf.String())
-			}
+			golden.Check(t, filepath.Join("testdata", name+".golden"), buf.Bytes())
 		})
 	}
 }
@@ -112,6 +98,5 @@ func FuzzRender(f *testing.F) {
 		for _, name := range FormatNames() {
 			_ = Formats[name](io.Discard, s)
 		}
-		_, _ = PhaseProfile(s)
 	})
 }

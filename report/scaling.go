@@ -1,12 +1,13 @@
 package report
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
-	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 
 	"github.com/ipcbench/ipcbench/results"
@@ -121,34 +122,36 @@ func Efficiency(n, xn, x1 float64) float64 {
 	return xn / (n * x1)
 }
 
-var coresRe = regexp.MustCompile(`/cores=\d+`)
+// scalePoint is one core count's aggregate throughput.
+type scalePoint struct{ n, x float64 }
+
+// scalingSeries groups benchmarks measured at several core counts by their
+// name without cores=, in order of appearance, with every core count seen.
+func scalingSeries(s *results.Set) (order []results.Name, groups map[results.Name][]scalePoint, cores []int) {
+	groups = map[results.Name][]scalePoint{}
+	coreSet := map[int]bool{}
+	for i := range s.Benchmarks {
+		b := &s.Benchmarks[i]
+		c, err := strconv.Atoi(b.Name.Param(results.KeyCores))
+		if err != nil || !b.OK() || b.Summary.Median <= 0 {
+			continue
+		}
+		key := b.Name.Without(results.KeyCores)
+		if groups[key] == nil {
+			order = append(order, key)
+		}
+		groups[key] = append(groups[key], scalePoint{float64(c), 1e9 / b.Summary.Median})
+		coreSet[c] = true
+	}
+	cores = slices.Sorted(maps.Keys(coreSet))
+	return order, groups, cores
+}
 
 // scaling renders, for every benchmark measured at several core counts,
 // the aggregate throughput at each, the efficiency at the largest, and
 // the USL fit (or why there is none).
 func scaling(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
-	type point struct{ n, x float64 }
-	groups := map[string][]point{}
-	var order []string
-	coreSet := map[int]bool{}
-	for i := range s.Benchmarks {
-		b := &s.Benchmarks[i]
-		c, err := strconv.Atoi(b.Params["cores"])
-		if err != nil || !b.OK() || b.Summary.Median <= 0 {
-			continue
-		}
-		key := coresRe.ReplaceAllString(b.Name, "")
-		if groups[key] == nil {
-			order = append(order, key)
-		}
-		groups[key] = append(groups[key], point{float64(c), 1e9 / b.Summary.Median})
-		coreSet[c] = true
-	}
-	var cores []int
-	for c := range coreSet {
-		cores = append(cores, c)
-	}
-	sort.Ints(cores)
+	order, groups, cores := scalingSeries(s)
 	if len(cores) < 2 {
 		return nil
 	}
@@ -158,53 +161,17 @@ func scaling(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
 	for _, c := range cores {
 		head = append(head, fmt.Sprintf("N=%d", c))
 	}
-	head = append(head, "efficiency", "USL")
-	t.Header(head...)
+	t.Header(append(head, "efficiency", "USL")...)
 	tooFew := 0
 	for _, key := range order {
 		pts := groups[key]
 		if len(pts) < 2 {
 			continue
 		}
-		sort.Slice(pts, func(i, j int) bool { return pts[i].n < pts[j].n })
-		row := []any{key}
-		byN := map[float64]float64{}
-		for _, p := range pts {
-			byN[p.n] = p.x
+		row, few := scalingRow(key, pts, cores)
+		if few {
+			tooFew++
 		}
-		for _, c := range cores {
-			if x, ok := byN[float64(c)]; ok {
-				row = append(row, Count(x))
-			} else {
-				row = append(row, "")
-			}
-		}
-		last := pts[len(pts)-1]
-		eff := ""
-		if x1, ok := byN[1]; ok {
-			eff = fmt.Sprintf("%.0f%% at N=%.0f", 100*Efficiency(last.n, last.x, x1), last.n)
-		}
-		var ns, xs []float64
-		for _, p := range pts {
-			ns, xs = append(ns, p.n), append(xs, p.x)
-		}
-		fit := ""
-		if u, err := FitUSL(ns, xs); err != nil {
-			if errors.Is(err, ErrTooFewPoints) {
-				tooFew++
-				fit = fmt.Sprintf("no fit (%d points)", len(pts))
-			} else {
-				fit = "no fit: " + err.Error()
-			}
-		} else {
-			fit = fmt.Sprintf("σ=%.3f κ=%.4f R²=%.2f", u.Sigma, u.Kappa, u.R2)
-			if pn, px, ok := u.Peak(); ok {
-				fit += fmt.Sprintf(", peak %s at N=%.1f", Count(px), pn)
-			} else {
-				fit += ", no peak"
-			}
-		}
-		row = append(row, eff, fit)
 		if err := t.Append(row...); err != nil {
 			return fmt.Errorf("report: table: %w", err)
 		}
@@ -216,4 +183,49 @@ func scaling(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
 		fmt.Fprintf(w, "USL: not fitted where fewer than 3 core counts were measured (a 3-parameter curve through 2 points says nothing); run with e.g. --cores 1,2,4 on a larger machine.\n")
 	}
 	return nil
+}
+
+// scalingRow is one benchmark's throughput at each core count, its
+// efficiency at the largest and its USL fit; tooFew when it had too few
+// points for one.
+func scalingRow(key results.Name, pts []scalePoint, cores []int) (row []any, tooFew bool) {
+	slices.SortFunc(pts, func(a, b scalePoint) int { return cmp.Compare(a.n, b.n) })
+	row = []any{string(key)}
+	byN := map[float64]float64{}
+	for _, p := range pts {
+		byN[p.n] = p.x
+	}
+	for _, c := range cores {
+		if x, ok := byN[float64(c)]; ok {
+			row = append(row, Count(x))
+		} else {
+			row = append(row, "")
+		}
+	}
+	last := pts[len(pts)-1]
+	eff := ""
+	if x1, ok := byN[1]; ok {
+		eff = fmt.Sprintf("%.0f%% at N=%.0f", 100*Efficiency(last.n, last.x, x1), last.n)
+	}
+	var ns, xs []float64
+	for _, p := range pts {
+		ns, xs = append(ns, p.n), append(xs, p.x)
+	}
+	fit := ""
+	if u, err := FitUSL(ns, xs); err != nil {
+		if errors.Is(err, ErrTooFewPoints) {
+			tooFew = true
+			fit = fmt.Sprintf("no fit (%d points)", len(pts))
+		} else {
+			fit = "no fit: " + err.Error()
+		}
+	} else {
+		fit = fmt.Sprintf("σ=%.3f κ=%.4f R²=%.2f", u.Sigma, u.Kappa, u.R2)
+		if pn, px, ok := u.Peak(); ok {
+			fit += fmt.Sprintf(", peak %s at N=%.1f", Count(px), pn)
+		} else {
+			fit += ", no peak"
+		}
+	}
+	return append(row, eff, fit), tooFew
 }

@@ -67,7 +67,7 @@ func TestScalingTable(t *testing.T) {
 		n   string
 		med float64
 	}{{"1", 1000}, {"2", 600}, {"4", 400}} {
-		b := results.Benchmark{Name: "RoundTrip/transport=pipe/cores=" + c.n, Params: map[string]string{"cores": c.n},
+		b := results.Benchmark{Name: results.Name("RoundTrip/transport=pipe/cores=" + c.n), Params: map[string]string{"cores": c.n},
 			Samples: []results.Sample{{Iters: 1, NsPerOp: c.med}}, Summary: results.Summary{N: 1, Median: c.med}}
 		s.Benchmarks = append(s.Benchmarks, b)
 	}

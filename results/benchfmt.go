@@ -29,7 +29,7 @@ func WriteBench(w io.Writer, s *Set) error {
 			continue
 		}
 		if !wroteUnits {
-			for _, u := range []string{"ops/s", "MB/s"} {
+			for _, u := range []string{string(MetricOpsPerSec), string(MetricMBPerSec)} {
 				m := &benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: u, Key: "better"}, OrigUnit: u, Value: "higher"}
 				if err := bw.Write(m); err != nil {
 					return fmt.Errorf("results: write bench: %w", err)
@@ -42,11 +42,11 @@ func WriteBench(w io.Writer, s *Set) error {
 				continue
 			}
 			vals := []benchfmt.Value{{Value: smp.NsPerOp, Unit: "sec/op", OrigValue: smp.NsPerOp, OrigUnit: "ns/op"}}
-			vals = append(vals, benchfmt.Value{Value: 1e9 / smp.NsPerOp, Unit: "ops/s"})
+			vals = append(vals, benchfmt.Value{Value: 1e9 / smp.NsPerOp, Unit: string(MetricOpsPerSec)})
 			if b.BytesPerOp > 0 {
-				vals = append(vals, benchfmt.Value{Value: float64(b.BytesPerOp) * 1e3 / smp.NsPerOp, Unit: "MB/s"})
+				vals = append(vals, benchfmt.Value{Value: float64(b.BytesPerOp) * 1e3 / smp.NsPerOp, Unit: string(MetricMBPerSec)})
 			}
-			r := &benchfmt.Result{Config: cfg, Name: benchfmt.Name(benchName(b.Name)), Iters: int(smp.Iters), Values: vals}
+			r := &benchfmt.Result{Config: cfg, Name: benchfmt.Name(benchName(string(b.Name))), Iters: int(smp.Iters), Values: vals}
 			if err := bw.Write(r); err != nil {
 				return fmt.Errorf("results: write bench: %w", err)
 			}
@@ -55,8 +55,9 @@ func WriteBench(w io.Writer, s *Set) error {
 	return nil
 }
 
-// benchName makes a name safe for one benchmark line: no spaces, and no
-// trailing "-N", which benchfmt would read as GOMAXPROCS.
+// benchName makes a name safe for one benchmark line: no white space.
+// (A trailing "-N" would be read as GOMAXPROCS; names end in /cores=N, so
+// they never end in one.)
 func benchName(n string) string {
 	n = strings.Map(func(r rune) rune {
 		if r == ' ' || r == '\t' || r == '\n' {

@@ -21,7 +21,8 @@ import (
 
 // SchemaVersion is the version of the JSON document this package writes.
 // Readers refuse documents with a newer version rather than misread them.
-const SchemaVersion = 1
+// Version 2 made warnings objects with a kind; version 1 is still read.
+const SchemaVersion = 2
 
 // FileName is the name of the results document inside a run directory.
 const FileName = "results.json"
@@ -41,7 +42,7 @@ type Set struct {
 
 // Profile is one pprof file written during a run.
 type Profile struct {
-	Benchmark string `json:"benchmark,omitempty"` // empty for run-wide profiles
+	Benchmark Name   `json:"benchmark,omitempty"` // empty for run-wide profiles
 	Kind      string `json:"kind"`                // cpu, heap, allocs, mutex, block, phases
 	Path      string `json:"path"`                // relative to the run directory
 	Note      string `json:"note,omitempty"`
@@ -69,27 +70,26 @@ type Config struct {
 
 // Env is the environment fingerprint stored with every run.
 type Env struct {
-	Hostname      string            `json:"hostname"`
-	OS            string            `json:"os"`
-	Arch          string            `json:"arch"`
-	Kernel        string            `json:"kernel"`
-	GoVersion     string            `json:"go_version"`
-	CPUModel      string            `json:"cpu_model"`
-	NumCPU        int               `json:"num_cpu"`
-	AllowedCPUs   []int             `json:"allowed_cpus"`
-	CgroupCPUMax  string            `json:"cgroup_cpu_max,omitempty"` // e.g. "max 100000" or "200000 100000"
-	CgroupCPUs    float64           `json:"cgroup_cpus,omitempty"`    // quota/period, 0 when unlimited
-	Governor      string            `json:"governor,omitempty"`
-	SMT           string            `json:"smt,omitempty"` // "on", "off", "notsupported", ...
-	Virtualized   bool              `json:"virtualized"`
-	Hypervisor    string            `json:"hypervisor,omitempty"`
-	GOMAXPROCS    int               `json:"gomaxprocs"`
-	LoadAvg       [3]float64        `json:"load_avg"`
-	Pinning       string            `json:"pinning"`
-	Topology      []CPUTopology     `json:"topology,omitempty"`
-	Placements    []string          `json:"placements,omitempty"` // placements this machine can honour
-	Extra         map[string]string `json:"extra,omitempty"`
-	MemTotalBytes uint64            `json:"mem_total_bytes,omitempty"`
+	Hostname      string        `json:"hostname"`
+	OS            string        `json:"os"`
+	Arch          string        `json:"arch"`
+	Kernel        string        `json:"kernel"`
+	GoVersion     string        `json:"go_version"`
+	CPUModel      string        `json:"cpu_model"`
+	NumCPU        int           `json:"num_cpu"`
+	AllowedCPUs   []int         `json:"allowed_cpus"`
+	CgroupCPUMax  string        `json:"cgroup_cpu_max,omitempty"` // e.g. "max 100000" or "200000 100000"
+	CgroupCPUs    float64       `json:"cgroup_cpus,omitempty"`    // quota/period, 0 when unlimited
+	Governor      string        `json:"governor,omitempty"`
+	SMT           string        `json:"smt,omitempty"` // "on", "off", "notsupported", ...
+	Virtualized   bool          `json:"virtualized"`
+	Hypervisor    string        `json:"hypervisor,omitempty"`
+	GOMAXPROCS    int           `json:"gomaxprocs"`
+	LoadAvg       [3]float64    `json:"load_avg"`
+	Pinning       string        `json:"pinning"`
+	Topology      []CPUTopology `json:"topology,omitempty"`
+	Placements    []string      `json:"placements,omitempty"` // placements this machine can honour
+	MemTotalBytes uint64        `json:"mem_total_bytes,omitempty"`
 }
 
 // CPUTopology is one logical CPU's place in the machine.
@@ -102,10 +102,10 @@ type CPUTopology struct {
 
 // Benchmark is one workload with every parameter fixed, and what was measured.
 type Benchmark struct {
-	Name     string            `json:"name"` // "Spawn/mode=exec/cmd=true"
-	Scenario string            `json:"scenario"`
-	Params   map[string]string `json:"params"`
-	Unit     string            `json:"unit"` // unit of samples and summary: "ns/op"
+	Name     Name              `json:"name"`     // "Spawn/mode=exec/cmd=true/cores=1"
+	Scenario string            `json:"scenario"` // the name's base
+	Params   map[string]string `json:"params"`   // the name's parameters, and extra ones (command line, CPUs)
+	Unit     string            `json:"unit"`     // unit of samples and summary: "ns/op"
 	// Samples are timed batches: each is Iters operations between two clock reads.
 	Samples []Sample `json:"samples"`
 	Summary Summary  `json:"summary"`
@@ -115,10 +115,10 @@ type Benchmark struct {
 	PercentileSource string `json:"percentile_source,omitempty"`
 	// Distributions are extra per-op latency distributions (spawn phases: started,
 	// first_byte, ready), each summarised like the main figure.
-	Distributions map[string]Summary `json:"distributions,omitempty"`
+	Distributions map[Phase]Summary `json:"distributions,omitempty"`
 	// Metrics are extra per-op figures: "MB/s", "parent_user_ns/op", "child_vcsw/op", ...
-	Metrics  map[string]float64 `json:"metrics,omitempty"`
-	Warnings []string           `json:"warnings,omitempty"`
+	Metrics  map[Metric]float64 `json:"metrics,omitempty"`
+	Warnings []Warning          `json:"warnings,omitempty"`
 	// Error is why the benchmark failed; Skipped why it was not run. Both empty: it ran.
 	Error   string `json:"error,omitempty"`
 	Skipped string `json:"skipped,omitempty"`
@@ -217,7 +217,7 @@ func Unmarshal(data []byte) (*Set, error) {
 	}
 	if v := *probe.SchemaVersion; v > SchemaVersion {
 		return nil, fmt.Errorf("%w (file has %d, supported up to %d)", ErrFutureVersion, v, SchemaVersion)
-	} else if v < 1 {
+	} else if v < 1 { // 1 and 2 are read alike (Warning decodes both forms)
 		return nil, fmt.Errorf("results: invalid schema_version %d (supported 1..%d)", v, SchemaVersion)
 	}
 	var s Set

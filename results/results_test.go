@@ -3,7 +3,7 @@ package results
 import (
 	"bytes"
 	"errors"
-	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,18 +11,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcbench/ipcbench/internal/golden"
 	"golang.org/x/perf/benchfmt"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files")
 
 // Fixture is a small deterministic set used by golden tests here and in report.
 func fixture() *Set {
 	vals := []float64{1000, 1010, 990, 1005, 995, 1020, 980, 1000}
 	b1 := Benchmark{Name: "Spawn/mode=spawn/cmd=true", Scenario: "Spawn", Params: map[string]string{"mode": "spawn", "cmd": "true"}, Unit: "ns/op", PercentileSource: "per-op",
-		Distributions: map[string]Summary{"started": {N: 80, Median: 100, P50: 100, P90: 120, P99: 150, P999: 160}},
-		Metrics:       map[string]float64{"ops/s": 1e6, "parent_user_ns/op": 10, "parent_sys_ns/op": 20, "parent_vcsw/op": 1, "parent_ivcsw/op": 0.5},
-		Warnings:      []string{"noisy"}, Iterations: 80, WarmupOps: 5, DurationNS: 1e9}
+		Distributions: map[Phase]Summary{PhaseStarted: {N: 80, Median: 100, P50: 100, P90: 120, P99: 150, P999: 160}},
+		Metrics:       map[Metric]float64{MetricOpsPerSec: 1e6, MetricParentUser: 10, MetricParentSys: 20, MetricParentVcsw: 1, MetricParentIvcsw: 0.5},
+		Warnings:      []Warning{{Kind: WarnNoisy, Text: "noisy"}}, Iterations: 80, WarmupOps: 5, DurationNS: 1e9}
 	for _, v := range vals {
 		b1.Samples = append(b1.Samples, Sample{Iters: 10, NsPerOp: v})
 	}
@@ -32,7 +31,7 @@ func fixture() *Set {
 		b2.Samples = append(b2.Samples, Sample{Iters: 100, NsPerOp: v * 20})
 	}
 	b2.Summary = Summarize(b2.Values())
-	b2.Metrics = map[string]float64{"MB/s": 65536 * 1e3 / b2.Summary.Median}
+	b2.Metrics = map[Metric]float64{MetricMBPerSec: 65536 * 1e3 / b2.Summary.Median}
 	b3 := Benchmark{Name: "RoundTrip/transport=shm-spin/mode=raw/size=64/placement=same-core", Scenario: "RoundTrip", Unit: "ns/op", Skipped: "busy polling on one core"}
 	b4 := Benchmark{Name: "Spawn/mode=exec/cmd=false", Scenario: "Spawn", Unit: "ns/op", Error: "exec \"false\": exit status 1"}
 	return &Set{SchemaVersion: SchemaVersion, RunID: "20260101T000000Z-abcdef",
@@ -48,19 +47,7 @@ func TestJSONRoundTripAndGolden(t *testing.T) {
 	if err := Encode(&buf, s); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "set.json")
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Fatalf("JSON differs from %s (run with -update if intended):\n%s", golden, buf.String())
-	}
+	golden.Check(t, filepath.Join("testdata", "set.json"), buf.Bytes())
 	back, err := Unmarshal(buf.Bytes())
 	if err != nil {
 		t.Fatal(err)
@@ -88,9 +75,45 @@ func TestDecodeRefusesBadDocuments(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	_, err := Unmarshal([]byte(`{"schema_version": 2}`))
+	_, err := Unmarshal([]byte(fmt.Sprintf(`{"schema_version": %d}`, SchemaVersion+1)))
 	if !errors.Is(err, ErrFutureVersion) {
 		t.Errorf("future version error %v does not wrap ErrFutureVersion", err)
+	}
+}
+
+// TestReadsSchema1 reads a document of the first schema, whose warnings
+// were plain strings: each gets its kind back from its text.
+func TestReadsSchema1(t *testing.T) {
+	doc := `{"schema_version": 1, "benchmarks": [{"name": "Spawn/mode=fork/cores=1", "warnings": ["noisy: median's 95% CI is ±3%", "placement: 2 pairs share", "something else"]}]}`
+	s, err := Unmarshal([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.Benchmarks[0].Warnings
+	if len(w) != 3 || w[0].Kind != WarnNoisy || w[1].Kind != WarnPlacement || w[2].Kind != WarnScenario || w[2].Text != "something else" {
+		t.Fatalf("warnings %+v", w)
+	}
+}
+
+func TestName(t *testing.T) {
+	n := NewName("RoundTrip", KeyTransport, "unix", KeySize, "64", KeyMode, "raw", KeyCores, "2")
+	if n != "RoundTrip/transport=unix/size=64/mode=raw/cores=2" || n.Base() != "RoundTrip" {
+		t.Fatalf("%q base %q", n, n.Base())
+	}
+	if p := n.Params(); p[KeyTransport] != "unix" || p[KeySize] != "64" || p[KeyMode] != "raw" || len(p) != 4 {
+		t.Fatalf("params %v", p)
+	}
+	if n.Param(KeyCores) != "2" || n.Param("nosuch") != "" {
+		t.Fatal("Param")
+	}
+	if got := n.Without(KeyCores, KeyMode); got != "RoundTrip/transport=unix/size=64" {
+		t.Fatalf("Without: %q", got)
+	}
+	if got := NewName("Spawn", KeyCmd, "my prog/x=1"); got != "Spawn/cmd=my_prog_x_1" {
+		t.Fatalf("labels are cleaned: %q", got)
+	}
+	if Name("Plain").Params()["x"] != "" || len(Name("Plain").Parts()) != 0 {
+		t.Fatal("a name without parameters")
 	}
 }
 

@@ -6,16 +6,17 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
 
 	"github.com/ipcbench/ipcbench/bench"
-	"golang.org/x/sys/unix"
+	"github.com/ipcbench/ipcbench/internal/sys"
+	"github.com/ipcbench/ipcbench/results"
 )
 
-// childReport is what an IPC or output child tells its parent on stdout when
-// it ends: its own CPU cost over its loop (rusage deltas taken after its
-// start-up, so the Go runtime's 1–2 ms of initialisation is not charged to
-// the operations) and how many operations it did.
+// childReport is what a long-lived IPC child (echo or stream) tells its
+// parent on stdout when it ends: its own CPU cost over its loop (rusage
+// deltas taken after its start-up, so the Go runtime's 1–2 ms of
+// initialisation is not charged to the operations) and how many
+// operations it did.
 type childReport struct {
 	Ops      int64 `json:"ops"`
 	UserNS   int64 `json:"user_ns"`
@@ -25,22 +26,18 @@ type childReport struct {
 	MaxRSSKB int64 `json:"vm_hwm_kb,omitempty"`
 }
 
-type rusageMark struct{ ru unix.Rusage }
-
-func markRusage() rusageMark {
-	var m rusageMark
-	_ = unix.Getrusage(unix.RUSAGE_SELF, &m.ru)
-	return m
+func newReport(ops int64, ru sys.Rusage) childReport {
+	return childReport{Ops: ops, UserNS: ru.UserNS, SysNS: ru.SysNS, Nvcsw: ru.Nvcsw, Nivcsw: ru.Nivcsw, MaxRSSKB: sys.StatusKB("VmHWM")}
 }
 
-func (m rusageMark) report(ops int64) childReport {
-	var now unix.Rusage
-	_ = unix.Getrusage(unix.RUSAGE_SELF, &now)
-	d := func(a, b unix.Timeval) int64 {
-		return (time.Duration(a.Sec-b.Sec)*time.Second + time.Duration(a.Usec-b.Usec)*time.Microsecond).Nanoseconds()
-	}
-	return childReport{Ops: ops, UserNS: d(now.Utime, m.ru.Utime), SysNS: d(now.Stime, m.ru.Stime),
-		Nvcsw: now.Nvcsw - m.ru.Nvcsw, Nivcsw: now.Nivcsw - m.ru.Nivcsw, MaxRSSKB: bench.ProcStatusKB("VmHWM")}
+// add sums the reports of concurrent children (peak memory: the largest).
+func (r *childReport) add(o childReport) {
+	r.Ops += o.Ops
+	r.UserNS += o.UserNS
+	r.SysNS += o.SysNS
+	r.Nvcsw += o.Nvcsw
+	r.Nivcsw += o.Nivcsw
+	r.MaxRSSKB = max(r.MaxRSSKB, o.MaxRSSKB)
 }
 
 func writeReport(w io.Writer, r childReport) error {
@@ -70,11 +67,11 @@ func reportChild(b *bench.B, r childReport) {
 		return
 	}
 	ops := float64(r.Ops)
-	b.ReportMetric(float64(r.UserNS)/ops, "child_user_ns/op")
-	b.ReportMetric(float64(r.SysNS)/ops, "child_sys_ns/op")
-	b.ReportMetric(float64(r.Nvcsw)/ops, "child_vcsw/op")
-	b.ReportMetric(float64(r.Nivcsw)/ops, "child_ivcsw/op")
+	b.ReportMetric(float64(r.UserNS)/ops, results.MetricChildUser)
+	b.ReportMetric(float64(r.SysNS)/ops, results.MetricChildSys)
+	b.ReportMetric(float64(r.Nvcsw)/ops, results.MetricChildVcsw)
+	b.ReportMetric(float64(r.Nivcsw)/ops, results.MetricChildIvcsw)
 	if r.MaxRSSKB > 0 {
-		b.ReportMetric(float64(r.MaxRSSKB)*1024, "child_peak_rss_bytes")
+		b.ReportMetric(float64(r.MaxRSSKB)*1024, results.MetricChildPeak)
 	}
 }

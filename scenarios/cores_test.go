@@ -7,6 +7,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/bench"
 	"github.com/ipcbench/ipcbench/internal/leakcheck"
+	"github.com/ipcbench/ipcbench/results"
 	"github.com/ipcbench/ipcbench/transports"
 )
 
@@ -16,34 +17,36 @@ func TestConcurrentPairsDeliverEveryMessage(t *testing.T) {
 	leakcheck.Check(t)
 	maps := shmMaps()
 	for _, kind := range []string{"RoundTrip", "Throughput"} {
-		list, err := buildPairs(kind, Options{Sizes: []int{64}, Cores: []int{2, 3}, Transports: []string{"pipe", "unix", "shm-futex", "channel"}, Placements: []string{bench.SameCore, bench.CrossCore}})
+		list, err := buildPairs(kind, Options{Sizes: []int{64}, Cores: []int{2, 3}, Transports: []string{"pipe", "unix", "shm-futex", "channel"}, Placements: []string{results.SameCore, results.CrossCore}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, s := range list {
-			p := s.(*Pair)
-			if !strings.HasSuffix(s.Name(), "/cores=2") && !strings.HasSuffix(s.Name(), "/cores=3") {
-				t.Fatalf("name %q lacks cores", s.Name())
-			}
-			res, err := bench.Run(context.Background(), s, tinyCfg())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p.skip != "" {
-				continue
-			}
-			if res.Error != "" {
-				t.Fatalf("%s: %s", s.Name(), res.Error)
-			}
-			if res.Iterations < int64(p.Cores) || res.Params["cores"] != p.Params()["cores"] {
-				t.Fatalf("%s: %d ops, params %v", s.Name(), res.Iterations, res.Params)
-			}
-			if len(p.Pairs) != p.Cores || res.Params["pair_cpus"] == "" {
-				t.Fatalf("%s: placed %v", s.Name(), p.Pairs)
-			}
-			if _, ok := res.Metrics["child_user_ns/op"]; !ok {
-				t.Fatalf("%s: no child cost", s.Name())
-			}
+			t.Run(string(s.Name()), func(t *testing.T) {
+				p := s.(*Pair)
+				if c := s.Name().Param(results.KeyCores); c != "2" && c != "3" {
+					t.Fatalf("name %q lacks cores", s.Name())
+				}
+				res, err := bench.Run(context.Background(), s, tinyCfg())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if p.skip != "" {
+					return
+				}
+				if res.Error != "" {
+					t.Fatal(res.Error)
+				}
+				if res.Iterations < int64(p.Cores) || res.Params["cores"] != p.Name().Param(results.KeyCores) {
+					t.Fatalf("%d ops, params %v", res.Iterations, res.Params)
+				}
+				if len(p.Pairs) != p.Cores || res.Params["pair_cpus"] == "" {
+					t.Fatalf("placed %v", p.Pairs)
+				}
+				if _, ok := res.Metrics[results.MetricChildUser]; !ok {
+					t.Fatal("no child cost")
+				}
+			})
 		}
 	}
 	if got := shmMaps(); got != maps {
@@ -51,16 +54,11 @@ func TestConcurrentPairsDeliverEveryMessage(t *testing.T) {
 	}
 }
 
-// Params is a test helper: the params its name carries.
-func (p *Pair) Params() map[string]string {
-	_, m := bench.ParseName(p.Name())
-	return m
-}
-
 func TestFailingPairFailsTheBenchmark(t *testing.T) {
 	leakcheck.Check(t)
 	for _, name := range []string{"pipe", "shm-futex"} {
-		p := &Pair{Kind: "RoundTrip", Transport: name, Mode: transports.Modes(name)[0], Size: 64, Placement: bench.Unpinned,
+		info, _ := transports.Lookup(name)
+		p := &Pair{Kind: "RoundTrip", Transport: info, Mode: info.Modes[0], Size: 64, Placement: results.Unpinned,
 			Cores: 2, Pairs: [][2]int{{-1, -1}, {-1, -1}}, ParentCPU: -1, ChildCPU: -1, dieAfter: 30}
 		res, err := bench.Run(context.Background(), p, dieCfg())
 		if err != nil {
@@ -86,15 +84,17 @@ func TestConcurrentSpawnAndOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range append(spawns, outs...) {
-		res, err := bench.Run(context.Background(), s, tinyCfg())
-		if err != nil || res.Error != "" {
-			t.Fatalf("%s: %v %s", s.Name(), err, res.Error)
-		}
-		if !strings.HasSuffix(s.Name(), "/cores=2") || res.Params["cores"] != "2" {
-			t.Fatalf("%s: params %v", s.Name(), res.Params)
-		}
-		if _, ok := res.Distributions["started"]; strings.HasPrefix(s.Name(), "Spawn") && !ok {
-			t.Fatalf("%s: no phases from the workers", s.Name())
-		}
+		t.Run(string(s.Name()), func(t *testing.T) {
+			res, err := bench.Run(context.Background(), s, tinyCfg())
+			if err != nil || res.Error != "" {
+				t.Fatalf("%v %s", err, res.Error)
+			}
+			if s.Name().Param(results.KeyCores) != "2" || res.Params["cores"] != "2" {
+				t.Fatalf("params %v", res.Params)
+			}
+			if _, ok := res.Distributions[results.PhaseStarted]; s.Name().Base() == results.ScenarioSpawn && !ok {
+				t.Fatal("no phases from the workers")
+			}
+		})
 	}
 }

@@ -1,9 +1,10 @@
 package scenarios
 
 import (
-	"github.com/ipcbench/ipcbench/internal/testmain"
 	"testing"
 	"time"
+
+	"github.com/ipcbench/ipcbench/internal/testmain"
 
 	"github.com/ipcbench/ipcbench/bench"
 )

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"runtime"
 	"runtime/debug"
 	"slices"
@@ -17,6 +16,10 @@ import (
 	"time"
 
 	"github.com/ipcbench/ipcbench/bench"
+	"github.com/ipcbench/ipcbench/internal/child"
+	"github.com/ipcbench/ipcbench/internal/sys"
+	"github.com/ipcbench/ipcbench/internal/units"
+	"github.com/ipcbench/ipcbench/results"
 	"github.com/kballard/go-shellquote"
 	"golang.org/x/sys/unix"
 )
@@ -38,8 +41,7 @@ import (
 // exit); MB/s is the size over the median transfer time, so the child's
 // start-up is not counted as slow output. The parent's peak memory growth
 // is VmHWM after the benchmark minus VmRSS before it, with the high-water
-// mark reset through /proc/self/clear_refs (ru_maxrss carries over across
-// exec and never goes down, MEASURING.md pitfall 11).
+// mark reset (sys.ResetPeakRSS).
 type Output struct {
 	Collect   string // buffered, streamed, lines
 	Mode      string // streamed only: raw (blocking read(2)) or go (StdoutPipe, poller)
@@ -69,23 +71,24 @@ const writerRole = "output-writer"
 func init() { register(writerRole, outputWriter) }
 
 // Name implements bench.Scenario.
-func (o *Output) Name() string {
-	n := "Output/collect=" + o.Collect
+func (o *Output) Name() results.Name {
+	kv := []string{results.KeyCollect, o.Collect}
 	if o.Mode != "" {
-		n += "/mode=" + o.Mode
+		kv = append(kv, results.KeyMode, o.Mode)
 	}
 	if o.Argv != nil {
-		n += "/cmd=" + o.Label
+		kv = append(kv, results.KeyCmd, o.Label)
 		if o.Size > 0 {
-			n += "/size=" + strconv.FormatInt(o.Size, 10)
+			kv = append(kv, results.KeySize, strconv.FormatInt(o.Size, 10))
 		}
-		return n + fmt.Sprintf("/cores=%d", max(1, o.Cores))
+	} else {
+		kv = append(kv, results.KeySize, strconv.FormatInt(o.Size, 10), results.KeyWrite, strconv.Itoa(o.Write))
+		if o.Stderr {
+			kv = append(kv, results.KeyStderr, "on")
+		}
 	}
-	n += fmt.Sprintf("/size=%d/write=%d", o.Size, o.Write)
-	if o.Stderr {
-		n += "/stderr=on"
-	}
-	return n + fmt.Sprintf("/cores=%d", max(1, o.Cores))
+	kv = append(kv, results.KeyCores, strconv.Itoa(max(1, o.Cores)))
+	return results.NewName(results.ScenarioOutput, kv...)
 }
 
 // SkipReason implements bench.Skipper.
@@ -118,7 +121,7 @@ func outputList(opt Options) ([]*Output, error) {
 		maxBuf = DefaultMaxBuffer
 	}
 	type cm struct{ collect, mode string }
-	collects := []cm{{"buffered", ""}, {"streamed", "raw"}, {"streamed", "go"}, {"lines", ""}}
+	collects := []cm{{results.CollectBuffered, ""}, {results.CollectStreamed, results.ModeRaw}, {results.CollectStreamed, results.ModeGo}, {results.CollectLines, ""}}
 	var out []*Output
 	if opt.Cmd != "" {
 		argv, label, err := userCommand(opt.Cmd)
@@ -172,9 +175,9 @@ func outputList(opt Options) ([]*Output, error) {
 			o := &Output{Collect: col, Mode: cc.mode, Size: c.size, Write: c.write, Stderr: opt.Stderr, MaxBuffer: maxBuf}
 			switch {
 			case int64(c.write) > c.size:
-				o.invalid = fmt.Sprintf("write size %s is larger than the output size %s", bench.FormatSize(int64(c.write)), bench.FormatSize(c.size))
-			case col == "buffered" && c.size > maxBuf:
-				o.skip = fmt.Sprintf("%s would exceed --max-buffer %s (buffering it all is what breaks; raise --max-buffer to measure it)", bench.FormatSize(c.size), bench.FormatSize(maxBuf))
+				o.invalid = fmt.Sprintf("write size %s is larger than the output size %s", units.FormatSize(int64(c.write)), units.FormatSize(c.size))
+			case col == results.CollectBuffered && c.size > maxBuf:
+				o.skip = fmt.Sprintf("%s would exceed --max-buffer %s (buffering it all is what breaks; raise --max-buffer to measure it)", units.FormatSize(c.size), units.FormatSize(maxBuf))
 			}
 			out = append(out, o)
 		}
@@ -190,26 +193,15 @@ func (o *Output) Run(ctx context.Context, b *bench.B) error {
 	if o.Size > 0 {
 		b.SetBytes(o.Size)
 	}
-	// Peak memory: start from a clean slate so growth is this benchmark's.
-	runtime.GC()
-	debug.FreeOSMemory()
-	resetErr := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0)
-	base := bench.ProcStatusKB("VmRSS")
-	defer func() {
-		if peak := bench.ProcStatusKB("VmHWM"); resetErr == nil && peak > 0 && base > 0 {
-			b.ReportMetric(float64(max(0, peak-base))*1024, "parent_peak_growth_bytes")
-		} else {
-			b.Warn("parent peak memory not measured (clear_refs: %v)", resetErr)
-		}
-	}()
+	defer o.peakGrowth(b)()
 	// At cores>1, N children at once: the figure is aggregate ns per
 	// collected output and the engine's MB/s the aggregate over whole ops
 	// (start to exit); the transfer-only MB/s is for one child at a time.
 	var got collected
 	var transfer []float64
 	lastBytes := make([]int64, max(1, o.Cores)) // per worker: no shared writes
-	err := b.Workers(o.Cores, func(l bench.Looper, id int) error {
-		for l.Next() {
+	err := b.RunParallel(o.Cores, func(pb *bench.PB) error {
+		for pb.Next() {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -220,10 +212,10 @@ func (o *Output) Run(ctx context.Context, b *bench.B) error {
 			if err != nil {
 				return err
 			}
-			lastBytes[id] = g.bytes
+			lastBytes[pb.ID()] = g.bytes
 			if g.first > 0 {
-				l.Observe("first_byte", g.first)
-				l.Observe("transfer", g.total-g.first)
+				pb.Observe(results.PhaseFirstByte, g.first)
+				pb.Observe(results.PhaseTransfer, g.total-g.first)
 				if o.Cores <= 1 && b.Timing() {
 					got = g
 					transfer = append(transfer, float64(g.total-g.first))
@@ -236,15 +228,31 @@ func (o *Output) Run(ctx context.Context, b *bench.B) error {
 		return err
 	}
 	if len(transfer) > 0 {
-		med := median(transfer)
-		if got.bytes > 0 && med > 0 {
-			b.ReportMetric(float64(got.bytes)*1e3/med, "MB/s")
+		if med := median(transfer); got.bytes > 0 && med > 0 {
+			b.ReportMetric(float64(got.bytes)*1e3/med, results.MetricMBPerSec)
 		}
 	}
 	if o.Size == 0 {
-		b.ReportMetric(float64(lastBytes[0]), "bytes/op")
+		b.ReportMetric(float64(lastBytes[0]), results.MetricBytesPerOp)
 	}
 	return nil
+}
+
+// peakGrowth starts the measurement of the parent's peak memory growth
+// from a clean slate (GC'd, returned to the OS, high-water mark reset);
+// the returned func reports it.
+func (o *Output) peakGrowth(b *bench.B) func() {
+	runtime.GC()
+	debug.FreeOSMemory()
+	reset := sys.ResetPeakRSS()
+	base := sys.StatusKB("VmRSS")
+	return func() {
+		if peak := sys.StatusKB("VmHWM"); reset && peak > 0 && base > 0 {
+			b.ReportMetric(float64(max(0, peak-base))*1024, results.MetricParentGrowth)
+		} else {
+			b.Warn(results.WarnMeasurement, "parent peak memory not measured (/proc/self/clear_refs not writable)")
+		}
+	}
 }
 
 // verify checks bytes in = bytes out, and the line count.
@@ -254,7 +262,7 @@ func (o *Output) verify(got collected) error {
 	}
 	// Interleaving cuts lines between the two pipes, so lines are only
 	// checked on a single stream.
-	if o.Collect == "lines" && o.Argv == nil && !o.Stderr {
+	if o.Collect == results.CollectLines && o.Argv == nil && !o.Stderr {
 		if want := (o.Size + lineLen - 1) / lineLen; got.lines != want {
 			return fmt.Errorf("split %d lines, want %d", got.lines, want)
 		}
@@ -276,29 +284,22 @@ type collected struct {
 }
 
 // command builds the child: the user's command or ipcbench's writer.
-func (o *Output) command(ctx context.Context) (*exec.Cmd, error) {
+func (o *Output) command(ctx context.Context) (*child.Proc, error) {
 	if o.Argv != nil {
-		cmd := exec.CommandContext(ctx, o.Argv[0], o.Argv[1:]...)
-		bench.Harden(cmd)
-		return cmd, nil
+		return child.New(ctx, fmt.Sprintf("command %q", shellquote.Join(o.Argv...)), o.Argv...), nil
 	}
 	st := "0"
 	if o.Stderr {
 		st = "1"
 	}
-	cmd, err := bench.Command(ctx, writerRole, nil, strconv.FormatInt(o.Size, 10), strconv.Itoa(o.Write), st, strconv.FormatInt(o.dieAfter, 10))
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = nil
-	return cmd, nil
+	return child.Self(ctx, writerRole, nil, strconv.FormatInt(o.Size, 10), strconv.Itoa(o.Write), st, strconv.FormatInt(o.dieAfter, 10))
 }
 
 func (o *Output) once(ctx context.Context) (collected, error) {
 	switch o.Collect {
-	case "buffered":
+	case results.CollectBuffered:
 		return o.buffered(ctx)
-	case "streamed", "lines":
+	case results.CollectStreamed, results.CollectLines:
 		return o.streamed(ctx)
 	}
 	return collected{}, fmt.Errorf("unknown collect mode %q (accepted: buffered, streamed, lines)", o.Collect)
@@ -336,29 +337,28 @@ func (l *limitBuffer) Write(p []byte) (int, error) {
 }
 
 func (o *Output) buffered(ctx context.Context) (collected, error) {
-	cmd, err := o.command(ctx)
+	p, err := o.command(ctx)
 	if err != nil {
 		return collected{}, err
 	}
 	t0 := time.Now()
-	out := &limitBuffer{max: o.MaxBuffer, t0: t0}
-	out.kill = func() { cmd.Process.Kill() }
-	cmd.Stdout = out
+	out := &limitBuffer{max: o.MaxBuffer, t0: t0, kill: p.Kill}
+	p.Cmd.Stdout = out
 	var errb *limitBuffer
 	if o.Stderr {
-		errb = &limitBuffer{max: o.MaxBuffer, t0: t0, kill: out.kill}
-		cmd.Stderr = errb
+		errb = &limitBuffer{max: o.MaxBuffer, t0: t0, kill: p.Kill}
+		p.Cmd.Stderr = errb
 	}
-	if err := cmd.Start(); err != nil {
-		return collected{}, fmt.Errorf("start: %w", err)
+	if err := p.Start(); err != nil {
+		return collected{}, err
 	}
-	err = cmd.Wait()
+	err = p.Wait()
 	total := time.Since(t0)
 	if out.exceeded || (errb != nil && errb.exceeded) {
-		return collected{}, fmt.Errorf("child output exceeded --max-buffer %s; the child was killed (Node's exec fails the same way: ERR_CHILD_PROCESS_STDIO_MAXBUFFER)", bench.FormatSize(o.MaxBuffer))
+		return collected{}, fmt.Errorf("child output exceeded --max-buffer %s; the child was killed (Node's exec fails the same way: ERR_CHILD_PROCESS_STDIO_MAXBUFFER)", units.FormatSize(o.MaxBuffer))
 	}
 	if err != nil {
-		return collected{}, childFailed(err)
+		return collected{}, err
 	}
 	c := collected{bytes: int64(out.buf.Len()), first: out.first, total: total}
 	if errb != nil {
@@ -370,64 +370,55 @@ func (o *Output) buffered(ctx context.Context) (collected, error) {
 	return c, nil
 }
 
-func childFailed(err error) error {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return fmt.Errorf("child failed: %s", ee.ProcessState.String())
-	}
-	return fmt.Errorf("child: %w", err)
-}
-
 // streamed reads each pipe with a fixed 64 KiB buffer, counting bytes (and
 // lines) as they come; with stderr interleaved, one goroutine per pipe.
 func (o *Output) streamed(ctx context.Context) (collected, error) {
-	cmd, err := o.command(ctx)
+	p, err := o.command(ctx)
 	if err != nil {
 		return collected{}, err
 	}
 	t0 := time.Now()
 	var stdout io.ReadCloser
-	if o.Mode == "raw" {
+	if o.Mode == results.ModeRaw {
 		// A pipe in blocking mode that the poller never sees: each Read is
 		// one read(2) that sleeps in the kernel, as a C reader's does.
-		var p [2]int
-		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		var fds [2]int
+		if err := unix.Pipe2(fds[:], unix.O_CLOEXEC); err != nil {
 			return collected{}, fmt.Errorf("pipe2: %w", err)
 		}
-		r, w := os.NewFile(uintptr(p[0]), "stdout-r"), os.NewFile(uintptr(p[1]), "stdout-w")
+		r, w := os.NewFile(uintptr(fds[0]), "stdout-r"), os.NewFile(uintptr(fds[1]), "stdout-w")
 		defer r.Close()
 		defer w.Close() // after Start too: closing twice is harmless
-		cmd.Stdout, stdout = w, r
-	} else if stdout, err = cmd.StdoutPipe(); err != nil {
+		p.Cmd.Stdout, stdout = w, r
+	} else if stdout, err = p.Cmd.StdoutPipe(); err != nil {
 		return collected{}, err
 	}
 	var stderr io.ReadCloser
 	if o.Stderr {
 		// stderr is read through the poller in both modes: interleaving is
 		// about two streams, not about the read path.
-		if stderr, err = cmd.StderrPipe(); err != nil {
+		if stderr, err = p.Cmd.StderrPipe(); err != nil {
 			return collected{}, err
 		}
 	}
-	if err := cmd.Start(); err != nil {
-		return collected{}, fmt.Errorf("start: %w", err)
+	if err := p.Start(); err != nil {
+		return collected{}, err
 	}
-	if f, ok := cmd.Stdout.(*os.File); ok {
+	if f, ok := p.Cmd.Stdout.(*os.File); ok {
 		f.Close() // the child has its copy; ours would hide EOF
 	}
-	lines := o.Collect == "lines"
+	lines := o.Collect == results.CollectLines
 	var res [2]readResult
 	var wg sync.WaitGroup
 	if stderr != nil {
-		wg.Add(1)
-		go func() { defer wg.Done(); res[1] = drain(stderr, t0, lines) }()
+		wg.Go(func() { res[1] = drain(stderr, t0, lines) })
 	}
 	res[0] = drain(stdout, t0, lines)
 	wg.Wait()
-	err = cmd.Wait()
+	err = p.Wait()
 	total := time.Since(t0)
 	if err != nil {
-		return collected{}, childFailed(err)
+		return collected{}, err
 	}
 	for _, r := range res {
 		if r.err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/bench"
 	"github.com/ipcbench/ipcbench/internal/leakcheck"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 func runOne(t *testing.T, s bench.Scenario) (res resultView) {
@@ -20,7 +21,7 @@ func runOne(t *testing.T, s bench.Scenario) (res resultView) {
 
 type resultView struct {
 	err, skipped string
-	metrics      map[string]float64
+	metrics      map[results.Metric]float64
 	iters        int64
 	dists        int
 }
@@ -39,16 +40,18 @@ func TestOutputBytesInEqualsBytesOut(t *testing.T) {
 		for _, cm := range collectModes {
 			for _, stderr := range []bool{false, true} {
 				o := &Output{Collect: cm[0], Mode: cm[1], Size: c.size, Write: c.write, Stderr: stderr, MaxBuffer: DefaultMaxBuffer}
-				r := runOne(t, o)
-				if r.err != "" {
-					t.Fatalf("%s: %s", o.Name(), r.err)
-				}
-				if r.iters < 1 || r.metrics["MB/s"] <= 0 {
-					t.Fatalf("%s: %d ops, metrics %v", o.Name(), r.iters, r.metrics)
-				}
-				if _, ok := r.metrics["parent_peak_growth_bytes"]; !ok {
-					t.Fatalf("%s: no peak memory figure", o.Name())
-				}
+				t.Run(string(o.Name()), func(t *testing.T) {
+					r := runOne(t, o)
+					if r.err != "" {
+						t.Fatal(r.err)
+					}
+					if r.iters < 1 || r.metrics[results.MetricMBPerSec] <= 0 {
+						t.Fatalf("%d ops, metrics %v", r.iters, r.metrics)
+					}
+					if _, ok := r.metrics[results.MetricParentGrowth]; !ok {
+						t.Fatal("no peak memory figure")
+					}
+				})
 			}
 		}
 	}
@@ -109,7 +112,7 @@ func TestOutputUserCommand(t *testing.T) {
 	}
 	// A command that writes less than promised fails with the counts.
 	list, _ = buildOutput(Options{Cmd: "head -c 1000 /dev/zero", OutputSizes: []int64{5000}})
-	if r := runOne(t, list[1]); !strings.Contains(r.err, "received 1000 bytes, the child wrote 5000") || !strings.Contains(list[1].Name(), "streamed/mode=raw") {
+	if r := runOne(t, list[1]); !strings.Contains(r.err, "received 1000 bytes, the child wrote 5000") || !strings.Contains(string(list[1].Name()), "streamed/mode=raw") {
 		t.Fatalf("short output: %q", r.err)
 	}
 	// A failing command fails its benchmark with the status.

@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +16,9 @@ import (
 	"time"
 
 	"github.com/ipcbench/ipcbench/bench"
+	"github.com/ipcbench/ipcbench/internal/child"
+	"github.com/ipcbench/ipcbench/internal/sys"
+	"github.com/ipcbench/ipcbench/results"
 	"github.com/ipcbench/ipcbench/transports"
 )
 
@@ -31,8 +32,8 @@ import (
 // mode) to the placement's CPUs. Messages carry a sequence number that the
 // parent checks on every op (bytes in = bytes out, in order).
 type Pair struct {
-	Kind      string // "RoundTrip" or "Throughput"
-	Transport string
+	Kind      string // results.ScenarioRoundTrip or results.ScenarioThroughput
+	Transport transports.Info
 	Mode      transports.Mode
 	Size      int
 	Placement string
@@ -60,12 +61,12 @@ func init() {
 	register(streamRole, func(ctx context.Context, files []*os.File, args []string) error {
 		return ipcChild(files, args, true)
 	})
-	transportNames = transports.Names()
 }
 
 // Name implements bench.Scenario.
-func (p *Pair) Name() string {
-	return fmt.Sprintf("%s/transport=%s/mode=%s/size=%d/placement=%s/cores=%d", p.Kind, p.Transport, p.Mode, p.Size, p.Placement, max(1, p.Cores))
+func (p *Pair) Name() results.Name {
+	return results.NewName(p.Kind, results.KeyTransport, p.Transport.Name, results.KeyMode, string(p.Mode),
+		results.KeySize, strconv.Itoa(p.Size), results.KeyPlacement, p.Placement, results.KeyCores, strconv.Itoa(max(1, p.Cores)))
 }
 
 // SkipReason implements bench.Skipper.
@@ -78,7 +79,7 @@ func (p *Pair) ProfilesChildren() bool { return true }
 // ExtraParams implements bench.ParamsReporter.
 func (p *Pair) ExtraParams() map[string]string {
 	m := map[string]string{"parent_cpu": strconv.Itoa(p.ParentCPU), "child_cpu": strconv.Itoa(p.ChildCPU),
-		"transport_help": transports.Help(p.Transport), "io": ioPath(p.Transport, p.Mode)}
+		"transport_help": p.Transport.Help, "io": p.Transport.IOPath(p.Mode)}
 	if len(p.Pairs) > 1 {
 		var pl []string
 		for _, c := range p.Pairs {
@@ -89,52 +90,15 @@ func (p *Pair) ExtraParams() map[string]string {
 	return m
 }
 
-// ioPath says how the loop talks to the kernel, for the record.
-func ioPath(transport string, mode transports.Mode) string {
-	switch {
-	case strings.HasPrefix(transport, "shm-"):
-		return "shared memory, locked thread"
-	case mode == transports.Go:
-		return "runtime poller (os.File / net.Conn)"
-	case rawSyscallsOK():
-		return "syscall.RawSyscall on a locked thread, GC off during the loop"
-	}
-	return "syscall.Syscall on a locked thread (GOMAXPROCS 1: RawSyscall would be unsafe)"
-}
-
-// rawSyscallsOK: RawSyscall blocks while holding its P, so another P must
-// exist for the rest of the process (MEASURING.md pitfall 7).
-func rawSyscallsOK() bool { return runtime.GOMAXPROCS(0) >= 2 }
-
-// rawLoop switches a raw Conn to RawSyscall when that is safe (spare: Ps
-// not held by measuring loops, at least one; the GC must be off, see
-// gcOff); the returned func undoes it. The loops it guards do not allocate.
-func rawLoop(c transports.Conn, spare int) func() {
-	rs, ok := c.(transports.RawSyscaller)
-	if !ok || spare < 1 {
-		return func() {}
-	}
-	rs.SetRawSyscalls(true)
-	return func() { rs.SetRawSyscalls(false) }
-}
-
-// gcOff turns the GC off for a raw-mode measurement (a stop-the-world would
-// wait for threads blocked in RawSyscall). It is process-wide: call it once
-// per measurement, not per worker.
-func gcOff(mode transports.Mode) func() {
-	if mode != transports.Raw {
-		return func() {}
-	}
-	old := debug.SetGCPercent(-1)
-	return func() { debug.SetGCPercent(old) }
-}
-
 // defaultSizes are the message sizes measured unless --sizes says otherwise.
 var defaultSizes = []int{64, 4096, 65536}
 
-func buildRoundTrip(o Options) ([]bench.Scenario, error) { return buildPairs("RoundTrip", o) }
+func buildRoundTrip(o Options) ([]bench.Scenario, error) {
+	return buildPairs(results.ScenarioRoundTrip, o)
+}
+
 func buildThroughput(o Options) ([]bench.Scenario, error) {
-	return buildPairs("Throughput", o)
+	return buildPairs(results.ScenarioThroughput, o)
 }
 
 func buildPairs(kind string, o Options) ([]bench.Scenario, error) {
@@ -147,48 +111,32 @@ func buildPairs(kind string, o Options) ([]bench.Scenario, error) {
 			return nil, fmt.Errorf("message size %d out of range (1..%d)", s, MaxMessage)
 		}
 	}
-	names := o.Transports
-	if len(names) == 0 {
-		names = transports.Names()
+	infos, err := pairTransports(o.Transports)
+	if err != nil {
+		return nil, err
 	}
 	placements := o.Placements
 	if len(placements) == 0 {
-		placements = []string{bench.SameCore, bench.CrossCore}
+		placements = []string{results.SameCore, results.CrossCore}
 	}
 	cpus := o.CPUs
 	if len(cpus) == 0 {
-		var err error
-		if cpus, err = bench.AllowedCPUs(); err != nil {
+		if cpus, err = sys.AllowedCPUs(); err != nil {
 			return nil, err
 		}
 	}
-	topo := bench.Topology(cpus)
-	cores := coresOf(o)
+	topo := sys.Topology(cpus)
 	var out []bench.Scenario
-	for _, name := range names {
-		for _, mode := range transports.Modes(name) {
+	for _, info := range infos {
+		for _, mode := range info.Modes {
 			if len(o.Modes) > 0 && !slices.Contains(o.Modes, string(mode)) {
 				continue
 			}
 			for _, size := range sizes {
 				for _, pl := range placements {
-					for _, n := range cores {
-						p := &Pair{Kind: kind, Transport: name, Mode: mode, Size: size, Placement: pl, Cores: n}
-						pairs, note, err := bench.PlacePairs(pl, topo, n)
-						if err == nil {
-							p.Pairs, p.PlaceNote = pairs, note
-							p.ParentCPU, p.ChildCPU = pairs[0][0], pairs[0][1]
-						}
-						switch {
-						case err != nil:
-							p.skip = err.Error()
-						case name == "shm-spin" && pl == bench.SameCore:
-							p.skip = "busy polling cannot work on one core: each side spins away its time slice waiting for the other (milliseconds per message)"
-						case name == "shm-spin" && pl == bench.Unpinned:
-							p.warn = "shm-spin unpinned: if the scheduler puts both processes on one CPU, each message costs a time slice"
-						case name == "shm-spin" && note != "":
-							p.skip = "busy polling with pairs sharing CPUs cannot work (" + note + ")"
-						}
+					for _, n := range coresOf(o) {
+						p := &Pair{Kind: kind, Transport: info, Mode: mode, Size: size, Placement: pl, Cores: n}
+						p.place(topo)
 						out = append(out, p)
 					}
 				}
@@ -199,6 +147,44 @@ func buildPairs(kind string, o Options) ([]bench.Scenario, error) {
 		return nil, fmt.Errorf("no transport has the requested modes")
 	}
 	return out, nil
+}
+
+// pairTransports resolves the requested transport names (default: all).
+func pairTransports(names []string) ([]transports.Info, error) {
+	if len(names) == 0 {
+		return transports.All(), nil
+	}
+	var out []transports.Info
+	for _, n := range names {
+		info, err := transports.Lookup(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// place puts the pairs on CPUs, or says why they cannot run here.
+func (p *Pair) place(topo []results.CPUTopology) {
+	pairs, note, err := sys.PlacePairs(p.Placement, topo, max(1, p.Cores))
+	if err != nil {
+		p.skip = err.Error()
+		return
+	}
+	p.Pairs, p.PlaceNote = pairs, note
+	p.ParentCPU, p.ChildCPU = pairs[0][0], pairs[0][1]
+	if !p.Transport.BusyPolls {
+		return
+	}
+	switch {
+	case p.Placement == results.SameCore:
+		p.skip = "busy polling cannot work on one core: each side spins away its time slice waiting for the other (milliseconds per message)"
+	case p.Placement == results.Unpinned:
+		p.warn = p.Transport.Name + " unpinned: if the scheduler puts both processes on one CPU, each message costs a time slice"
+	case note != "":
+		p.skip = "busy polling with pairs sharing CPUs cannot work (" + note + ")"
+	}
 }
 
 // guardedConn serialises Close with an Abort from the child watcher: a
@@ -228,9 +214,9 @@ func (g *guardedConn) Close() error {
 }
 
 // startPeer starts the child for a pair and returns the guarded parent end
-// and a channel that yields the child's exit.
+// and the child, whose exit is watched.
 func (p *Pair) startPeer(ctx context.Context, role string, childCPU int) (*guardedConn, *childProc, error) {
-	tr, err := transports.New(p.Transport, p.Mode)
+	tr, err := transports.New(p.Transport.Name, p.Mode)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -238,34 +224,33 @@ func (p *Pair) startPeer(ctx context.Context, role string, childCPU int) (*guard
 	if err != nil {
 		return nil, nil, err
 	}
-	args := []string{p.Transport, string(p.Mode), strconv.Itoa(p.Size), strconv.Itoa(childCPU), strconv.Itoa(p.dieAfter)}
-	cmd, err := bench.Command(ctx, role, files, args...)
+	args := []string{p.Transport.Name, string(p.Mode), strconv.Itoa(p.Size), strconv.Itoa(childCPU), strconv.Itoa(p.dieAfter)}
+	proc, err := child.Self(ctx, role, files, args...)
 	if err != nil {
 		closeAll(files)
 		conn.Close()
 		return nil, nil, err
 	}
-	cp := &childProc{exited: make(chan error, 1)}
-	cmd.Stdout = &cp.out
-	err = cmd.Start()
+	cp := &childProc{proc: proc, exited: make(chan error, 1)}
+	proc.Cmd.Stdout = &cp.out
+	err = proc.Start()
 	closeAll(files) // the child has its copies; ours would hide EOF
 	if err != nil {
 		conn.Close()
-		return nil, nil, fmt.Errorf("start child: %w", err)
+		return nil, nil, err
 	}
 	g := &guardedConn{Conn: conn}
-	cp.cmd = cmd
 	go func() {
-		err := cmd.Wait()
+		err := proc.Wait()
 		// A dead peer is invisible through shared memory: wake our waits.
 		g.abort()
-		cp.exited <- bench.ChildError(cmd, err)
+		cp.exited <- err
 	}()
 	return g, cp, nil
 }
 
 type childProc struct {
-	cmd    *exec.Cmd
+	proc   *child.Proc
 	out    bytes.Buffer
 	exited chan error
 	err    error
@@ -292,31 +277,133 @@ func closeAll(files []*os.File) {
 	}
 }
 
-// pin confines the parent for this pair: the measuring thread in raw mode,
-// the whole process in go mode (an idiomatic program's goroutines move
-// between threads, so all of them must be on the CPU).
-func pin(mode transports.Mode, cpu int) (func(), error) {
-	if mode == transports.Go {
-		return bench.PinProcess(cpu)
-	}
-	return bench.Pin(cpu)
-}
-
-// Run implements bench.Scenario.
+// Run implements bench.Scenario: one pair, or Cores pairs at once, each
+// on its own goroutine, thread and child, on the CPUs PlacePairs chose.
 func (p *Pair) Run(ctx context.Context, b *bench.B) error {
 	if p.warn != "" {
-		b.Warn("%s", p.warn)
+		b.Warn(results.WarnScenario, "%s", p.warn)
 	}
 	if p.PlaceNote != "" {
-		b.Warn("placement: %s", p.PlaceNote)
+		b.Warn(results.WarnPlacement, "placement: %s", p.PlaceNote)
 	}
-	if p.Kind == "Throughput" {
+	if p.Kind == results.ScenarioThroughput {
 		b.SetBytes(int64(p.Size))
 	}
-	if p.Cores <= 1 {
-		return p.runSingle(ctx, b)
+	n := max(1, p.Cores)
+	if n > 1 {
+		prev := runtime.GOMAXPROCS(bench.ParallelGOMAXPROCS(n))
+		defer runtime.GOMAXPROCS(prev)
 	}
-	return p.runParallel(ctx, b)
+	cpus := p.Pairs
+	if len(cpus) < n {
+		cpus = slices.Repeat([][2]int{{p.ParentCPU, p.ChildCPU}}, n)
+	}
+	sessions, err := p.startAll(ctx, b, cpus[:n])
+	if err != nil {
+		return err
+	}
+	if p.Mode == transports.Go {
+		unpin, err := confineParents(cpus[:n])
+		if err != nil {
+			for _, s := range sessions {
+				s.finish(err)
+			}
+			return err
+		}
+		defer unpin()
+	}
+	var reports childReports
+	defer transports.EnterRaw(p.Mode, 0)() // the GC off, once for all pairs
+	err = b.RunParallel(n, func(pb *bench.PB) (err error) {
+		s := sessions[pb.ID()]
+		defer func() { err = reports.finish(s, err) }()
+		if p.Mode != transports.Go {
+			unpin, err := sys.Pin(cpus[pb.ID()][0])
+			if err != nil {
+				return err
+			}
+			defer unpin()
+		}
+		if err := s.first(); err != nil {
+			return err
+		}
+		defer transports.RawSyscalls(s.conn.Conn, runtime.GOMAXPROCS(0)-n)()
+		for pb.Next() {
+			if err := s.op(); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	reports.attach(b, err)
+	return err
+}
+
+// startAll starts one child per pair; on a failure the started ones are
+// finished.
+func (p *Pair) startAll(ctx context.Context, b *bench.B, cpus [][2]int) ([]*session, error) {
+	sessions := make([]*session, len(cpus))
+	for i := range sessions {
+		s, err := p.start(ctx, cpus[i][1])
+		if err != nil {
+			for _, o := range sessions[:i] {
+				o.finish(err)
+			}
+			if len(cpus) > 1 {
+				err = fmt.Errorf("pair %d: %w", i, err)
+			}
+			return nil, err
+		}
+		sessions[i] = s
+		b.TrackProcess(s.child.proc.Pid())
+	}
+	return sessions, nil
+}
+
+// confineParents confines the whole process to the parents' CPUs (go
+// mode): goroutines move between threads, so pinning one thread would not
+// hold them. It comes after the children started, which must not inherit
+// the confinement.
+func confineParents(cpus [][2]int) (func(), error) {
+	var parents []int
+	for _, c := range cpus {
+		parents = append(parents, c[0])
+	}
+	return sys.PinProcess(parents...)
+}
+
+// childReports gathers what the pairs' children report as they finish.
+type childReports struct {
+	mu       sync.Mutex
+	total    childReport
+	noReport error
+}
+
+// finish ends a session and keeps its child's report; it returns the
+// pair's error (the loop's, with the child's exit when it failed).
+func (c *childReports) finish(s *session, err error) error {
+	r, ferr := s.finish(err)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case errors.Is(ferr, errNoReport):
+		c.noReport = ferr
+	case ferr != nil:
+		return ferr
+	default:
+		c.total.add(r)
+	}
+	return err
+}
+
+// attach puts the children's cost per op on the benchmark, or says why
+// there is none.
+func (c *childReports) attach(b *bench.B, err error) {
+	if c.noReport != nil {
+		b.Warn(results.WarnMeasurement, "no CPU figures from the child: %v", c.noReport)
+	} else if err == nil {
+		reportChild(b, c.total)
+	}
 }
 
 // session is one live pair: the parent's end and its child.
@@ -331,14 +418,14 @@ type session struct {
 
 func (p *Pair) start(ctx context.Context, childCPU int) (*session, error) {
 	role := echoRole
-	if p.Kind == "Throughput" {
+	if p.Kind == results.ScenarioThroughput {
 		role = streamRole
 	}
-	conn, child, err := p.startPeer(ctx, role, childCPU)
+	conn, cp, err := p.startPeer(ctx, role, childCPU)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{p: p, conn: conn, child: child, msg: make([]byte, p.Size), buf: make([]byte, p.Size)}
+	s := &session{p: p, conn: conn, child: cp, msg: make([]byte, p.Size), buf: make([]byte, p.Size)}
 	for i := range s.msg {
 		s.msg[i] = byte(i)
 	}
@@ -348,7 +435,7 @@ func (p *Pair) start(ctx context.Context, childCPU int) (*session, error) {
 // first makes one untimed exchange: the child's start-up (1–2 ms of Go
 // runtime initialisation) must not count in the warmup's estimate.
 func (s *session) first() error {
-	if s.p.Kind == "Throughput" {
+	if s.p.Kind == results.ScenarioThroughput {
 		if err := s.conn.Recv(s.buf); err != nil {
 			return fmt.Errorf("first message: %w", eofIsChildGone(err))
 		}
@@ -368,7 +455,7 @@ func (s *session) first() error {
 // sequence number in the first 8 bytes is checked every time.
 func (s *session) op() error {
 	c, check := s.conn, s.p.Size >= 8
-	if s.p.Kind == "Throughput" {
+	if s.p.Kind == results.ScenarioThroughput {
 		if err := c.Recv(s.buf); err != nil {
 			return fmt.Errorf("message %d: %w", s.seq, eofIsChildGone(err))
 		}
@@ -400,123 +487,14 @@ func (s *session) finish(err error) (childReport, error) {
 	werr := s.child.wait(10 * time.Second)
 	if err != nil {
 		if werr != nil {
-			return childReport{}, fmt.Errorf("%v (child: %v)", err, werr)
+			return childReport{}, fmt.Errorf("%v (%v)", err, werr)
 		}
 		return childReport{}, err
 	}
 	if werr != nil {
-		return childReport{}, fmt.Errorf("child: %w", werr)
+		return childReport{}, werr
 	}
 	return readReport(s.child.out.String())
-}
-
-func (p *Pair) runSingle(ctx context.Context, b *bench.B) (err error) {
-	s, err := p.start(ctx, p.ChildCPU)
-	if err != nil {
-		return err
-	}
-	b.TrackProcess(s.child.cmd.Process.Pid)
-	defer func() {
-		r, ferr := s.finish(err)
-		switch {
-		case errors.Is(ferr, errNoReport):
-			b.Warn("no CPU figures from the child: %v", ferr)
-		case ferr != nil:
-			err = ferr
-		default:
-			reportChild(b, r)
-		}
-	}()
-	unpin, err := pin(p.Mode, p.ParentCPU)
-	if err != nil {
-		return err
-	}
-	defer unpin()
-	if err := s.first(); err != nil {
-		return err
-	}
-	defer gcOff(p.Mode)()
-	defer rawLoop(s.conn.Conn, runtime.GOMAXPROCS(0)-1)()
-	for b.Loop() {
-		if err := s.op(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// runParallel runs Cores pairs at once, each on its own goroutine, thread
-// and child, on the CPUs PlacePairs chose.
-func (p *Pair) runParallel(ctx context.Context, b *bench.B) error {
-	n := p.Cores
-	prev := runtime.GOMAXPROCS(bench.ParallelGOMAXPROCS(n))
-	defer runtime.GOMAXPROCS(prev)
-	if p.Mode == transports.Go {
-		// Goroutines move between threads: confine the whole process to the
-		// parents' CPUs rather than pin threads.
-		var cpus []int
-		for _, c := range p.Pairs {
-			cpus = append(cpus, c[0])
-		}
-		unpin, err := bench.PinProcess(cpus...)
-		if err != nil {
-			return err
-		}
-		defer unpin()
-	}
-	sessions := make([]*session, n)
-	for i := range sessions {
-		s, err := p.start(ctx, p.Pairs[i][1])
-		if err != nil {
-			for _, o := range sessions[:i] {
-				o.finish(err)
-			}
-			return fmt.Errorf("pair %d: %w", i, err)
-		}
-		sessions[i] = s
-		b.TrackProcess(s.child.cmd.Process.Pid)
-	}
-	var mu sync.Mutex
-	var total childReport
-	defer gcOff(p.Mode)()
-	err := b.Parallel(n, func(w *bench.Worker) (err error) {
-		s := sessions[w.ID()]
-		defer func() {
-			r, ferr := s.finish(err)
-			if ferr != nil && !errors.Is(ferr, errNoReport) {
-				err = ferr // carries the loop's error and the child's exit
-			}
-			mu.Lock()
-			total.Ops += r.Ops
-			total.UserNS += r.UserNS
-			total.SysNS += r.SysNS
-			total.Nvcsw += r.Nvcsw
-			total.Nivcsw += r.Nivcsw
-			total.MaxRSSKB = max(total.MaxRSSKB, r.MaxRSSKB)
-			mu.Unlock()
-		}()
-		if p.Mode != transports.Go {
-			unpin, err := bench.Pin(p.Pairs[w.ID()][0])
-			if err != nil {
-				return err
-			}
-			defer unpin()
-		}
-		if err := s.first(); err != nil {
-			return err
-		}
-		defer rawLoop(s.conn.Conn, runtime.GOMAXPROCS(0)-n)()
-		for w.Next() {
-			if err := s.op(); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err == nil {
-		reportChild(b, total)
-	}
-	return err
 }
 
 func eofIsChildGone(err error) error {
@@ -547,15 +525,14 @@ func ipcChild(files []*os.File, args []string, stream bool) error {
 		return err
 	}
 	defer c.Close()
-	unpin, err := pin(tr.Mode(), cpu)
+	unpin, err := transports.Pin(tr.Mode(), cpu)
 	if err != nil {
 		return err
 	}
 	defer unpin()
 	buf := make([]byte, size)
-	defer gcOff(tr.Mode())()
-	defer rawLoop(c, runtime.GOMAXPROCS(0)-1)()
-	mark := markRusage()
+	defer transports.EnterRaw(tr.Mode(), runtime.GOMAXPROCS(0)-1, c)()
+	mark := sys.MarkRusage()
 	var ops int64
 	if stream {
 		for seq := uint64(0); ; seq++ {
@@ -587,5 +564,5 @@ func ipcChild(files []*os.File, args []string, stream bool) error {
 			}
 		}
 	}
-	return writeReport(os.Stdout, mark.report(ops))
+	return writeReport(os.Stdout, newReport(ops, mark.Since()))
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/ipcbench/ipcbench/bench"
 	"github.com/ipcbench/ipcbench/internal/leakcheck"
+	"github.com/ipcbench/ipcbench/internal/profiling"
+	"github.com/ipcbench/ipcbench/results"
 	"github.com/ipcbench/ipcbench/transports"
 )
 
@@ -20,40 +22,42 @@ func TestPairsEndToEnd(t *testing.T) {
 	leakcheck.Check(t)
 	maps := shmMaps()
 	for _, kind := range []string{"RoundTrip", "Throughput"} {
-		list, err := buildPairs(kind, Options{Sizes: []int{64, 70000}, Placements: []string{bench.SameCore, bench.CrossCore, bench.Unpinned}})
+		list, err := buildPairs(kind, Options{Sizes: []int{64, 70000}, Placements: []string{results.SameCore, results.CrossCore, results.Unpinned}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		ran := 0
 		for _, s := range list {
-			p := s.(*Pair)
-			res, err := bench.Run(context.Background(), s, tinyCfg())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if p.skip != "" {
-				if res.Skipped == "" || res.Iterations != 0 {
-					t.Fatalf("%s: should be skipped (%s), ran %d ops", s.Name(), p.skip, res.Iterations)
+			t.Run(string(s.Name()), func(t *testing.T) {
+				p := s.(*Pair)
+				res, err := bench.Run(context.Background(), s, tinyCfg())
+				if err != nil {
+					t.Fatal(err)
 				}
-				continue
-			}
-			if res.Error != "" {
-				t.Fatalf("%s: %s", s.Name(), res.Error)
-			}
-			ran++
-			m := res.Summary
-			if m.N < 3 || !(m.P50 <= m.P90 && m.P90 <= m.P99 && m.P99 <= m.P999) || m.Min > m.Max {
-				t.Fatalf("%s: summary out of order: %+v", s.Name(), m)
-			}
-			if _, ok := res.Metrics["child_user_ns/op"]; !ok {
-				t.Fatalf("%s: no child cost per op: %v", s.Name(), res.Metrics)
-			}
-			if kind == "Throughput" && res.Metrics["MB/s"] <= 0 {
-				t.Fatalf("%s: no MB/s", s.Name())
-			}
-			if res.Params["transport"] != p.Transport || res.Params["mode"] != string(p.Mode) || res.Params["placement"] != p.Placement {
-				t.Fatalf("%s: params %v", s.Name(), res.Params)
-			}
+				if p.skip != "" {
+					if res.Skipped == "" || res.Iterations != 0 {
+						t.Fatalf("should be skipped (%s), ran %d ops", p.skip, res.Iterations)
+					}
+					return
+				}
+				if res.Error != "" {
+					t.Fatal(res.Error)
+				}
+				ran++
+				m := res.Summary
+				if m.N < 3 || !(m.P50 <= m.P90 && m.P90 <= m.P99 && m.P99 <= m.P999) || m.Min > m.Max {
+					t.Fatalf("summary out of order: %+v", m)
+				}
+				if _, ok := res.Metrics[results.MetricChildUser]; !ok {
+					t.Fatalf("no child cost per op: %v", res.Metrics)
+				}
+				if kind == results.ScenarioThroughput && res.Metrics[results.MetricMBPerSec] <= 0 {
+					t.Fatal("no MB/s")
+				}
+				if res.Params["transport"] != p.Transport.Name || res.Params["mode"] != string(p.Mode) || res.Params["placement"] != p.Placement {
+					t.Fatalf("params %v", res.Params)
+				}
+			})
 		}
 		if ran == 0 {
 			t.Fatalf("%s: nothing ran", kind)
@@ -65,14 +69,14 @@ func TestPairsEndToEnd(t *testing.T) {
 }
 
 func TestShmSpinSameCoreSkipped(t *testing.T) {
-	list, _ := buildPairs("RoundTrip", Options{Transports: []string{"shm-spin"}, Sizes: []int{64}, Placements: []string{bench.SameCore}})
+	list, _ := buildPairs("RoundTrip", Options{Transports: []string{"shm-spin"}, Sizes: []int{64}, Placements: []string{results.SameCore}})
 	if len(list) != 1 || !strings.Contains(list[0].(*Pair).SkipReason(), "busy polling") {
 		t.Fatalf("shm-spin same-core must be skipped with its reason: %+v", list)
 	}
 }
 
 func TestImpossiblePlacementSkipped(t *testing.T) {
-	list, err := buildPairs("RoundTrip", Options{Transports: []string{"pipe"}, Sizes: []int{64}, CPUs: []int{0}, Placements: []string{bench.CrossCore}})
+	list, err := buildPairs("RoundTrip", Options{Transports: []string{"pipe"}, Sizes: []int{64}, CPUs: []int{0}, Placements: []string{results.CrossCore}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,8 +91,8 @@ func TestChildDyingFailsTheBenchmark(t *testing.T) {
 	leakcheck.Check(t)
 	for _, name := range []string{"pipe", "unix", "shm-futex", "shm-spin", "shm-eventfd", "channel"} {
 		for _, kind := range []string{"RoundTrip", "Throughput"} {
-			mode := transports.Modes(name)[0]
-			p := &Pair{Kind: kind, Transport: name, Mode: mode, Size: 64, Placement: bench.Unpinned, ParentCPU: -1, ChildCPU: -1, dieAfter: 50}
+			info, _ := transports.Lookup(name)
+			p := &Pair{Kind: kind, Transport: info, Mode: info.Modes[0], Size: 64, Placement: results.Unpinned, ParentCPU: -1, ChildCPU: -1, dieAfter: 50}
 			res, err := bench.Run(context.Background(), p, dieCfg())
 			if err != nil {
 				t.Fatal(err)
@@ -114,13 +118,14 @@ func TestBuildPairsRejects(t *testing.T) {
 func TestChildDiesBeforeItsProfile(t *testing.T) {
 	leakcheck.Check(t)
 	dir := t.TempDir()
-	prof, err := bench.NewProfiler(dir, []string{"cpu"})
+	prof, err := profiling.NewProfiler(dir, []string{"cpu"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg := dieCfg()
 	cfg.Hooks = []bench.Hook{prof}
-	p := &Pair{Kind: "RoundTrip", Transport: "pipe", Mode: transports.Raw, Size: 64, Placement: bench.Unpinned, ParentCPU: -1, ChildCPU: -1, dieAfter: 2000}
+	pipe, _ := transports.Lookup("pipe")
+	p := &Pair{Kind: "RoundTrip", Transport: pipe, Mode: transports.Raw, Size: 64, Placement: results.Unpinned, ParentCPU: -1, ChildCPU: -1, dieAfter: 2000}
 	res, err := bench.Run(context.Background(), p, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +135,7 @@ func TestChildDiesBeforeItsProfile(t *testing.T) {
 	}
 	found := false
 	for _, w := range res.Warnings {
-		found = found || strings.Contains(w, "child CPU profile missing")
+		found = found || strings.Contains(w.Text, "child CPU profile missing")
 	}
 	if !found {
 		t.Fatalf("no warning about the missing child profile: %v", res.Warnings)

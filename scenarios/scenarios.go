@@ -11,11 +11,11 @@ import (
 	"maps"
 	"os/exec"
 	"path/filepath"
-	"slices"
-	"sort"
 	"strings"
 
 	"github.com/ipcbench/ipcbench/bench"
+	"github.com/ipcbench/ipcbench/internal/child"
+	"github.com/ipcbench/ipcbench/results"
 	"github.com/kballard/go-shellquote"
 )
 
@@ -78,32 +78,20 @@ func Lookup(name string) (Group, error) {
 }
 
 // roles is filled by each scenario file's init.
-var roles = map[string]bench.ChildFunc{}
+var roles = child.Roles{}
 
-func register(name string, fn bench.ChildFunc) {
+func register(name string, fn child.Func) {
 	if _, dup := roles[name]; dup {
 		panic("scenarios: duplicate role " + name)
 	}
 	roles[name] = fn
 }
 
-// Roles returns the child roles every scenario needs; pass it to bench.RunChild.
-func Roles() map[string]bench.ChildFunc { return maps.Clone(roles) }
-
-// RoleNames lists the registered roles (for diagnostics).
-func RoleNames() []string {
-	n := slices.Collect(maps.Keys(roles))
-	sort.Strings(n)
-	return n
-}
+// Roles returns the child roles every scenario needs; pass it to child.Run.
+func Roles() child.Roles { return maps.Clone(roles) }
 
 // MaxMessage is the largest round-trip / throughput message size accepted.
 const MaxMessage = 1 << 20
-
-// TransportNames lists the IPC transports (filled in by roundtrip.go).
-func TransportNames() []string { return transportNames }
-
-var transportNames []string
 
 // coresOf returns the concurrency levels to build (default: just 1).
 func coresOf(o Options) []int {
@@ -138,16 +126,5 @@ func userCommand(cmd string) (argv []string, label string, err error) {
 		return nil, "", fmt.Errorf("--cmd %q: %q not found (give a program on PATH or a path to an executable)", cmd, argv[0])
 	}
 	argv[0] = path
-	return argv, sanitizeLabel(filepath.Base(path)), nil
-}
-
-// sanitizeLabel keeps a name usable inside a benchmark name (no '/', '=', spaces).
-func sanitizeLabel(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch r {
-		case '/', '=', ' ', '\t':
-			return '_'
-		}
-		return r
-	}, s)
+	return argv, results.CleanLabel(filepath.Base(path)), nil
 }

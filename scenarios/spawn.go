@@ -8,10 +8,13 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ipcbench/ipcbench/bench"
+	"github.com/ipcbench/ipcbench/internal/child"
+	"github.com/ipcbench/ipcbench/results"
 	"github.com/kballard/go-shellquote"
 	"golang.org/x/sys/unix"
 )
@@ -39,20 +42,20 @@ const forkRole = "fork-worker"
 func init() { register(forkRole, forkWorker) }
 
 // Name implements bench.Scenario.
-func (s *Spawn) Name() string {
-	c := fmt.Sprintf("/cores=%d", max(1, s.Cores))
-	if s.Mode == "fork" {
-		return "Spawn/mode=fork" + c
+func (s *Spawn) Name() results.Name {
+	c := strconv.Itoa(max(1, s.Cores))
+	if s.Mode == results.SpawnFork {
+		return results.NewName(results.ScenarioSpawn, results.KeyMode, s.Mode, results.KeyCores, c)
 	}
-	return "Spawn/mode=" + s.Mode + "/cmd=" + s.Label + c
+	return results.NewName(results.ScenarioSpawn, results.KeyMode, s.Mode, results.KeyCmd, s.Label, results.KeyCores, c)
 }
 
 // ExtraParams implements bench.ParamsReporter.
 func (s *Spawn) ExtraParams() map[string]string {
 	switch s.Mode {
-	case "exec":
+	case results.SpawnExec:
 		return map[string]string{"command": "/bin/sh -c " + shellquote.Join(s.Line)}
-	case "spawn":
+	case results.SpawnSpawn:
 		return map[string]string{"command": shellquote.Join(s.Argv...)}
 	}
 	return map[string]string{"command": "ipcbench " + forkRole}
@@ -73,8 +76,8 @@ func spawnList(o Options) ([]*Spawn, error) {
 			return nil, err
 		}
 		return []*Spawn{
-			{Mode: "exec", Label: label, Line: o.Cmd, Command: o.Cmd},
-			{Mode: "spawn", Label: label, Argv: argv, Command: o.Cmd},
+			{Mode: results.SpawnExec, Label: label, Line: o.Cmd, Command: o.Cmd},
+			{Mode: results.SpawnSpawn, Label: label, Argv: argv, Command: o.Cmd},
 		}, nil
 	}
 	truePath, err := exec.LookPath("true")
@@ -86,11 +89,11 @@ func spawnList(o Options) ([]*Spawn, error) {
 		return nil, fmt.Errorf("spawn: no 'echo' program on PATH: %w", err)
 	}
 	return []*Spawn{
-		{Mode: "exec", Label: "true", Line: truePath},
-		{Mode: "spawn", Label: "true", Argv: []string{truePath}},
-		{Mode: "exec", Label: "echo", Line: echoPath + " ipcbench"},
-		{Mode: "spawn", Label: "echo", Argv: []string{echoPath, "ipcbench"}},
-		{Mode: "fork"},
+		{Mode: results.SpawnExec, Label: "true", Line: truePath},
+		{Mode: results.SpawnSpawn, Label: "true", Argv: []string{truePath}},
+		{Mode: results.SpawnExec, Label: "echo", Line: echoPath + " ipcbench"},
+		{Mode: results.SpawnSpawn, Label: "echo", Argv: []string{echoPath, "ipcbench"}},
+		{Mode: results.SpawnFork},
 	}, nil
 }
 
@@ -102,80 +105,83 @@ type phases struct {
 // Run implements bench.Scenario: one spawner, or Cores of them at once
 // (spawns per second in total; each spawner's phases as percentiles).
 func (s *Spawn) Run(ctx context.Context, b *bench.B) error {
-	if s.Mode != "exec" && s.Mode != "spawn" && s.Mode != "fork" {
+	if s.Mode != results.SpawnExec && s.Mode != results.SpawnSpawn && s.Mode != results.SpawnFork {
 		return fmt.Errorf("spawn: unknown mode %q (accepted: exec, spawn, fork)", s.Mode)
 	}
-	return b.Workers(s.Cores, func(l bench.Looper, _ int) error {
-		once := s.forkOnce
-		switch s.Mode {
-		case "exec":
-			var out strings.Builder // each spawner its own buffer
-			once = func(ctx context.Context) (phases, error) { return s.execOnce(&out) }
-		case "spawn":
-			once = s.spawnFunc()
-		}
-		for l.Next() {
+	return b.RunParallel(s.Cores, func(pb *bench.PB) error {
+		once := s.spawner() // each spawner its own buffers
+		for pb.Next() {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			ph, err := once(ctx)
+			ph, err := once()
 			if err != nil {
 				return err
 			}
-			l.Observe("started", ph.started)
+			pb.Observe(results.PhaseStarted, ph.started)
 			if ph.firstByte > 0 {
-				l.Observe("first_byte", ph.firstByte)
+				pb.Observe(results.PhaseFirstByte, ph.firstByte)
 			}
 			if ph.ready > 0 {
-				l.Observe("ready", ph.ready)
+				pb.Observe(results.PhaseReady, ph.ready)
 			}
 		}
 		return nil
 	})
 }
 
-// newCmd builds a child that dies with us. exec.Command, not
-// CommandContext: the latter adds a watcher goroutine per spawn, a cost
+// spawner returns one spawn of this mode, with buffers of its own.
+func (s *Spawn) spawner() func() (phases, error) {
+	switch s.Mode {
+	case results.SpawnExec:
+		var out strings.Builder
+		return func() (phases, error) { return s.execOnce(&out) }
+	case results.SpawnSpawn:
+		return s.spawnFunc()
+	}
+	return s.forkOnce
+}
+
+// newProc builds a child that dies with us. Its context is Background: a
+// cancellable one adds os/exec's watcher goroutine per spawn, a cost
 // hyperfine does not pay; cancellation is checked between ops instead.
-func newCmd(name string, args ...string) *exec.Cmd {
-	cmd := exec.Command(name, args...)
-	bench.Harden(cmd)
-	return cmd
+func newProc(what string, argv ...string) *child.Proc {
+	return child.New(context.Background(), what, argv...)
 }
 
 func (s *Spawn) execOnce(out *strings.Builder) (phases, error) {
 	out.Reset()
 	t0 := time.Now()
-	cmd := newCmd("/bin/sh", "-c", s.Line)
-	cmd.Stdout = out // buffered, handed back whole at exit (os/exec copies through a pipe)
-	if err := cmd.Start(); err != nil {
-		return phases{}, fmt.Errorf("exec %q: %w", s.Line, err)
+	p := newProc(fmt.Sprintf("exec %q", s.Line), "/bin/sh", "-c", s.Line)
+	p.Cmd.Stdout = out // buffered, handed back whole at exit (os/exec copies through a pipe)
+	if err := p.Start(); err != nil {
+		return phases{}, err
 	}
 	started := time.Since(t0)
-	if err := cmd.Wait(); err != nil {
-		return phases{}, commandFailed("exec", s.Line, err, func() *exec.Cmd { return exec.Command("/bin/sh", "-c", s.Line) })
+	if err := p.Wait(); err != nil {
+		return phases{}, err
 	}
 	return phases{started: started}, nil
 }
 
 // spawnFunc returns a spawner with its own read buffer.
-func (s *Spawn) spawnFunc() func(ctx context.Context) (phases, error) {
+func (s *Spawn) spawnFunc() func() (phases, error) {
 	buf := make([]byte, 64<<10)
-	line := shellquote.Join(s.Argv...)
-	return func(ctx context.Context) (phases, error) {
+	what := fmt.Sprintf("spawn %q", shellquote.Join(s.Argv...))
+	return func() (phases, error) {
 		t0 := time.Now()
-		cmd := newCmd(s.Argv[0], s.Argv[1:]...)
+		p := newProc(what, s.Argv...)
 		r, w, err := os.Pipe()
 		if err != nil {
 			return phases{}, fmt.Errorf("spawn: pipe: %w", err)
 		}
-		cmd.Stdout = w
-		err = cmd.Start()
+		p.Cmd.Stdout = w
+		err = p.Start()
 		// Our copy of the write end must go at once, or EOF never comes.
 		w.Close()
 		if err != nil {
 			r.Close()
-			return phases{}, fmt.Errorf("spawn %q: %w", line, err)
+			return phases{}, err
 		}
 		ph := phases{started: time.Since(t0)}
 		for {
@@ -188,32 +194,14 @@ func (s *Spawn) spawnFunc() func(ctx context.Context) (phases, error) {
 			}
 		}
 		r.Close()
-		if err := cmd.Wait(); err != nil {
-			return phases{}, commandFailed("spawn", line, err, func() *exec.Cmd { return exec.Command(s.Argv[0], s.Argv[1:]...) })
+		if err := p.Wait(); err != nil {
+			return phases{}, err
 		}
 		return ph, nil
 	}
 }
 
-// commandFailed explains a failed user command: the exit status and, from
-// one more run with stderr captured, what it said.
-func commandFailed(mode, line string, err error, again func() *exec.Cmd) error {
-	msg := fmt.Sprintf("%s %q: %v", mode, line, err)
-	cmd := again()
-	bench.Harden(cmd)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	_ = cmd.Run()
-	if s := strings.TrimSpace(stderr.String()); s != "" {
-		if i := strings.LastIndexByte(s, '\n'); i >= 0 {
-			s = s[i+1:]
-		}
-		msg += ": " + s
-	}
-	return errors.New(msg)
-}
-
-func (s *Spawn) forkOnce(ctx context.Context) (phases, error) {
+func (s *Spawn) forkOnce() (phases, error) {
 	var rd [256]byte
 	t0 := time.Now()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
@@ -221,7 +209,7 @@ func (s *Spawn) forkOnce(ctx context.Context) (phases, error) {
 		return phases{}, fmt.Errorf("fork: socketpair: %w", err)
 	}
 	childEnd := os.NewFile(uintptr(fds[1]), "ipc-child")
-	cmd, err := bench.Command(ctx, forkRole, []*os.File{childEnd})
+	p, err := child.Self(context.Background(), forkRole, []*os.File{childEnd})
 	if err != nil {
 		childEnd.Close()
 		unix.Close(fds[0])
@@ -229,28 +217,28 @@ func (s *Spawn) forkOnce(ctx context.Context) (phases, error) {
 	}
 	// A worker lives a few ms: writing a profile would lengthen the very
 	// lifecycle measured. The phase profile covers spawn instead.
-	cmd.Env = bench.NoChildProfile(cmd.Env)
-	err = cmd.Start()
+	p.WithoutHookEnv()
+	err = p.Start()
 	childEnd.Close()
 	if err != nil {
 		unix.Close(fds[0])
-		return phases{}, fmt.Errorf("fork: start worker: %w", err)
+		return phases{}, fmt.Errorf("fork: %w", err)
 	}
 	ph := phases{started: time.Since(t0)}
 	ready, err := readLine(fds[0], rd[:])
 	if err != nil || ready != `{"type":"ready"}` {
 		unix.Close(fds[0])
-		werr := cmd.Wait()
+		werr := p.Wait()
 		if err == nil {
 			err = fmt.Errorf("unexpected message %q", ready)
 		}
-		return phases{}, fmt.Errorf("fork: worker not ready: %v (%v)", err, bench.ChildError(cmd, werr))
+		return phases{}, fmt.Errorf("fork: worker not ready: %v (%v)", err, werr)
 	}
 	ph.ready = time.Since(t0)
 	_, err = unix.Write(fds[0], []byte(`{"type":"exit"}`+"\n"))
 	unix.Close(fds[0])
-	if werr := cmd.Wait(); werr != nil || err != nil {
-		return phases{}, fmt.Errorf("fork: worker shutdown: %v", bench.ChildError(cmd, errors.Join(err, werr)))
+	if werr := p.Wait(); werr != nil || err != nil {
+		return phases{}, fmt.Errorf("fork: worker shutdown: %w", errors.Join(err, werr))
 	}
 	return ph, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/bench"
 	"github.com/ipcbench/ipcbench/internal/leakcheck"
+	"github.com/ipcbench/ipcbench/results"
 )
 
 func TestSpawnEndToEnd(t *testing.T) {
@@ -19,36 +20,39 @@ func TestSpawnEndToEnd(t *testing.T) {
 		t.Fatalf("%d spawn benchmarks, want 5", len(list))
 	}
 	for _, s := range list {
-		res, err := bench.Run(context.Background(), s, tinyCfg())
-		if err != nil || res.Error != "" {
-			t.Fatalf("%s: %v %s", s.Name(), err, res.Error)
-		}
-		if res.Iterations < 1 || res.Summary.N < 3 {
-			t.Fatalf("%s: %d ops in %d samples", s.Name(), res.Iterations, res.Summary.N)
-		}
-		started, ok := res.Distributions["started"]
-		if !ok || int64(started.N) != res.Iterations {
-			t.Fatalf("%s: started phase has %d ops, want %d", s.Name(), started.N, res.Iterations)
-		}
-		if started.P50 > res.Summary.P99 {
-			t.Fatalf("%s: start (%v) later than whole lifecycle p99 (%v)", s.Name(), started.P50, res.Summary.P99)
-		}
-		if strings.Contains(s.Name(), "spawn/cmd=echo") {
-			if fb := res.Distributions["first_byte"]; int64(fb.N) != res.Iterations {
-				t.Fatalf("echo: first_byte seen in %d of %d spawns", fb.N, res.Iterations)
+		t.Run(string(s.Name()), func(t *testing.T) {
+			res, err := bench.Run(context.Background(), s, tinyCfg())
+			if err != nil || res.Error != "" {
+				t.Fatalf("%v %s", err, res.Error)
 			}
-		}
-		if strings.Contains(s.Name(), "fork") {
-			if r := res.Distributions["ready"]; int64(r.N) != res.Iterations {
-				t.Fatalf("fork: ready seen in %d of %d", r.N, res.Iterations)
+			if res.Iterations < 1 || res.Summary.N < 3 {
+				t.Fatalf("%d ops in %d samples", res.Iterations, res.Summary.N)
 			}
-		}
-		if res.Metrics["child_user_ns/op"]+res.Metrics["child_sys_ns/op"] <= 0 {
-			t.Fatalf("%s: no child CPU per spawn: %v", s.Name(), res.Metrics)
-		}
-		if res.Params["command"] == "" {
-			t.Fatalf("%s: no command param", s.Name())
-		}
+			started, ok := res.Distributions[results.PhaseStarted]
+			if !ok || int64(started.N) != res.Iterations {
+				t.Fatalf("started phase has %d ops, want %d", started.N, res.Iterations)
+			}
+			if started.P50 > res.Summary.P99 {
+				t.Fatalf("start (%v) later than whole lifecycle p99 (%v)", started.P50, res.Summary.P99)
+			}
+			mode, cmd := s.Name().Param(results.KeyMode), s.Name().Param(results.KeyCmd)
+			if mode == results.SpawnSpawn && cmd == "echo" {
+				if fb := res.Distributions[results.PhaseFirstByte]; int64(fb.N) != res.Iterations {
+					t.Fatalf("echo: first_byte seen in %d of %d spawns", fb.N, res.Iterations)
+				}
+			}
+			if mode == results.SpawnFork {
+				if r := res.Distributions[results.PhaseReady]; int64(r.N) != res.Iterations {
+					t.Fatalf("fork: ready seen in %d of %d", r.N, res.Iterations)
+				}
+			}
+			if res.Metrics[results.MetricChildUser]+res.Metrics[results.MetricChildSys] <= 0 {
+				t.Fatalf("no child CPU per spawn: %v", res.Metrics)
+			}
+			if res.Params["command"] == "" {
+				t.Fatal("no command param")
+			}
+		})
 	}
 }
 

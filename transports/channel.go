@@ -9,11 +9,15 @@ import (
 	"os"
 )
 
-// channelTransport is what Node's child_process.fork() IPC does: each
-// message is serialised to JSON and written as one line over a Unix socket
-// pair; the receiver splits lines and parses them. The payload travels as a
-// JSON string (base64 of the bytes), as a Node Buffer would be serialised.
-// It exists in go mode only: it is a message channel on the runtime poller.
+// channelTransport imitates, in Go, the framing of Node's
+// child_process.fork() IPC channel: each message is serialised to JSON and
+// written as one line over a Unix socketpair; the receiver splits lines and
+// parses them. The payload travels as a JSON string, base64 of the bytes
+// (Go's encoding of a []byte). Node itself serialises a Buffer as
+// {"type":"Buffer","data":[...]}, an array of numbers, and runs in its own
+// runtime: these are Go's figures for a Node-style channel, not Node's (the
+// node scenario measures Node's own). It exists in go mode only: it is a
+// message channel on the runtime poller.
 type channelTransport struct{}
 
 var _ Transport = channelTransport{}

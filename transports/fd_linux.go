@@ -39,7 +39,7 @@ func (t *fdTransport) Name() string { return t.name }
 func (t *fdTransport) Mode() Mode   { return t.mode }
 
 // Pair creates the fds blocking (raw mode must never see O_NONBLOCK, which
-// lives on the shared open file description; MEASURING.md pitfall 3) and
+// lives on the shared open file description; docs/measuring.md, pitfall 3) and
 // wraps the parent's in the mode's Conn.
 func (t *fdTransport) Pair() (Conn, []*os.File, error) {
 	s, err := t.make()
@@ -106,7 +106,7 @@ func (t *fdTransport) wrap(files []*os.File, socket bool) (Conn, error) {
 }
 
 // pollable returns an *os.File that the runtime poller manages. A file made
-// by os.NewFile from a blocking fd is not pollable (MEASURING.md pitfall
+// by os.NewFile from a blocking fd is not pollable (docs/measuring.md, pitfall
 // 2): set O_NONBLOCK through SyscallConn (Fd() would undo it, pitfall 4)
 // and wrap a dup, which os.NewFile then registers with the poller.
 func pollable(f *os.File) (*os.File, error) {
@@ -131,7 +131,7 @@ func pollable(f *os.File) (*os.File, error) {
 
 // rawConn does blocking read(2)/write(2) on raw fds. It keeps the *os.File
 // values alive so their finalizers cannot close the fds under it
-// (MEASURING.md pitfall 10), but never calls their methods in the loop.
+// (docs/measuring.md, pitfall 10), but never calls their methods in the loop.
 type rawConn struct {
 	files  []*os.File
 	rfd    int
@@ -177,8 +177,10 @@ func newRawConn(files []*os.File, chunk int) (*rawConn, error) {
 	return c, nil
 }
 
-// Send writes msg; syscall.Syscall (not RawSyscall) lets the runtime run
-// other goroutines and GC while this thread blocks (pitfall 7).
+// Send writes all of msg: through syscall.Syscall by default, which tells
+// the runtime the thread may block (other goroutines and the GC go on);
+// through RawSyscall once SetRawSyscalls(true) was called (pitfall 7 says
+// when that is safe).
 func (c *rawConn) Send(msg []byte) error {
 	for off := 0; off < len(msg); {
 		end := len(msg)

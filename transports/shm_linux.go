@@ -355,7 +355,7 @@ func (c *shmConn) wake(w *atomic.Uint32, ev int) {
 }
 
 // futexWait sleeps while *w == val. Plain FUTEX_WAIT, not the PRIVATE
-// variant: the word is shared between processes (MEASURING.md pitfall 9).
+// variant: the word is shared between processes (docs/measuring.md, pitfall 9).
 // EINTR (the runtime's preemption signal), EAGAIN (value moved) and the
 // timeout all just return: the caller re-checks (pitfall 8).
 func (c *shmConn) futexWait(w *atomic.Uint32, val uint32) {

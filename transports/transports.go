@@ -4,9 +4,10 @@
 // as ExtraFiles and rebuilt there with Open).
 //
 // Each fd mechanism comes in two modes:
-//   - raw: fds in blocking mode, read(2)/write(2) through syscall.Syscall on
-//     the caller's (locked, pinned) thread, no allocation per message. This is
-//     the kernel's cost, what a C program pays.
+//   - raw: fds in blocking mode, read(2)/write(2) on the caller's (locked,
+//     pinned) thread, through syscall.RawSyscall where that is safe (see
+//     RawSyscaller and raw.go), no allocation per message. This is the
+//     kernel's cost, what a C program pays.
 //   - go: *os.File / net.Conn through the runtime's poller (non-blocking fds,
 //     epoll, goroutine parking). This is what an idiomatic Go program pays.
 //
@@ -23,6 +24,8 @@ import (
 	"os"
 	"slices"
 	"strings"
+
+	"github.com/ipcbench/ipcbench/results"
 )
 
 // Conn is one end of a connected channel carrying whole messages.
@@ -45,11 +48,11 @@ type Aborter interface {
 // RawSyscaller is implemented by raw-mode fd Conns. SetRawSyscalls(true)
 // makes reads and writes use syscall.RawSyscall: the runtime is not told
 // that the thread blocks, which saves the scheduler's bookkeeping and
-// sysmon's interference (MEASURING.md: 1.07× a C ping-pong on one CPU,
+// sysmon's interference (docs/measuring.md: 1.07× a C ping-pong on one CPU,
 // against 1.1–1.6× with syscall.Syscall). It is only safe in a loop that
 // does not allocate, with GOMAXPROCS >= 2 and the GC off (pitfall 7): a
 // thread blocked in RawSyscall holds its P, so a stop-the-world would wait
-// for the peer. The caller guarantees that.
+// for the peer. EnterRaw (raw.go) arranges all of that.
 type RawSyscaller interface {
 	SetRawSyscalls(on bool)
 }
@@ -59,8 +62,8 @@ type Mode string
 
 // Modes.
 const (
-	Raw Mode = "raw"
-	Go  Mode = "go"
+	Raw Mode = results.ModeRaw
+	Go  Mode = results.ModeGo
 )
 
 // Transport makes connected pairs.
@@ -80,71 +83,106 @@ type Transport interface {
 // this end was sending, or after Abort.
 var ErrClosed = errors.New("transport: peer closed")
 
-type entry struct {
-	name  string
-	modes []Mode
-	make  func(Mode) Transport
-	help  string
+// Info is what ipcbench knows of a transport, so that no caller ever
+// matches its name.
+type Info struct {
+	Name  string
+	Modes []Mode // the modes it exists in, raw first
+	Help  string // a few words: "AF_UNIX SOCK_STREAM socketpair"
+	// SharedMemory: messages move through a mapping, not a descriptor, so
+	// the kernel cannot tell one end that the other died (see Aborter).
+	SharedMemory bool
+	// BusyPolls: a waiting end spins on its CPU rather than sleeping, so
+	// the two ends need a CPU each; on one CPU each message costs a time
+	// slice.
+	BusyPolls bool
+	make      func(Mode) Transport
 }
 
-var registry = []entry{
-	{"pipe", []Mode{Raw, Go}, func(m Mode) Transport { return &fdTransport{name: "pipe", mode: m, make: pipePair} }, "a pair of pipes"},
-	{"unix", []Mode{Raw, Go}, func(m Mode) Transport { return &fdTransport{name: "unix", mode: m, make: unixStreamPair} }, "AF_UNIX SOCK_STREAM socketpair"},
-	{"unixpacket", []Mode{Raw, Go}, func(m Mode) Transport {
-		return &fdTransport{name: "unixpacket", mode: m, make: unixPacketPair, chunk: packetChunk}
-	}, "AF_UNIX SOCK_SEQPACKET socketpair"},
-	{"tcp", []Mode{Raw, Go}, func(m Mode) Transport { return &fdTransport{name: "tcp", mode: m, make: tcpPair} }, "TCP over 127.0.0.1, TCP_NODELAY"},
-	{"shm-spin", []Mode{Raw}, func(Mode) Transport { return &shmTransport{wait: waitSpin} }, "shared memory, busy polling"},
-	{"shm-futex", []Mode{Raw}, func(Mode) Transport { return &shmTransport{wait: waitFutex} }, "shared memory, futex wait/wake"},
-	{"shm-eventfd", []Mode{Raw}, func(Mode) Transport { return &shmTransport{wait: waitEventfd} }, "shared memory, eventfd wakeups"},
-	{"channel", []Mode{Go}, func(Mode) Transport { return channelTransport{} }, "Node fork() style JSON message channel over a socketpair"},
+// HasMode reports whether the transport exists in mode.
+func (i Info) HasMode(m Mode) bool { return slices.Contains(i.Modes, m) }
+
+// IOPath says how a measuring loop in mode talks to the kernel, for the record.
+func (i Info) IOPath(mode Mode) string {
+	switch {
+	case i.SharedMemory:
+		return "shared memory, locked thread"
+	case mode == Go:
+		return "runtime poller (os.File / net.Conn)"
+	case RawSyscallsSafe():
+		return "syscall.RawSyscall on a locked thread, GC off during the loop"
+	}
+	return "syscall.Syscall on a locked thread (GOMAXPROCS 1: RawSyscall would be unsafe)"
 }
 
-// Names lists every transport, in the order they are measured.
+func fd(name string, help string, make func() (fdSet, error), chunk int) Info {
+	return Info{Name: name, Modes: []Mode{Raw, Go}, Help: help, make: func(m Mode) Transport {
+		return &fdTransport{name: name, mode: m, make: make, chunk: chunk}
+	}}
+}
+
+func shm(w waitKind, help string, busy bool) Info {
+	return Info{Name: waitNames[w], Modes: []Mode{Raw}, Help: help, SharedMemory: true, BusyPolls: busy,
+		make: func(Mode) Transport { return &shmTransport{wait: w} }}
+}
+
+var registry = []Info{
+	fd("pipe", "a pair of pipes", pipePair, 0),
+	fd("unix", "AF_UNIX SOCK_STREAM socketpair", unixStreamPair, 0),
+	fd("unixpacket", "AF_UNIX SOCK_SEQPACKET socketpair", unixPacketPair, packetChunk),
+	fd("tcp", "TCP over 127.0.0.1, TCP_NODELAY", tcpPair, 0),
+	shm(waitSpin, "shared memory, busy polling", true),
+	shm(waitFutex, "shared memory, futex wait/wake", false),
+	shm(waitEventfd, "shared memory, eventfd wakeups", false),
+	{Name: "channel", Modes: []Mode{Go}, Help: "JSON lines over a socketpair, as Node's fork() channel (a Go imitation)",
+		make: func(Mode) Transport { return channelTransport{} }},
+}
+
+// All lists every transport, in the order they are measured.
+func All() []Info { return slices.Clone(registry) }
+
+// Names lists every transport's name, in the order they are measured.
 func Names() []string {
 	var n []string
 	for _, e := range registry {
-		n = append(n, e.name)
+		n = append(n, e.Name)
 	}
 	return n
 }
 
-// Modes lists the modes a transport supports.
-func Modes(name string) []Mode {
+// Lookup is the one place a transport name is validated.
+func Lookup(name string) (Info, error) {
 	for _, e := range registry {
-		if e.name == name {
-			return slices.Clone(e.modes)
+		if e.Name == name {
+			return e, nil
 		}
 	}
-	return nil
+	return Info{}, fmt.Errorf("unknown transport %q (accepted: %s)", name, strings.Join(Names(), ", "))
 }
 
-// Help describes a transport in a few words.
-func Help(name string) string {
-	for _, e := range registry {
-		if e.name == name {
-			return e.help
-		}
+// ParseMode validates a mode name.
+func ParseMode(s string) (Mode, error) {
+	switch Mode(s) {
+	case Raw, Go:
+		return Mode(s), nil
 	}
-	return ""
+	return "", fmt.Errorf("unknown mode %q (accepted: raw, go)", s)
 }
 
 // New returns the named transport in the given mode.
 func New(name string, mode Mode) (Transport, error) {
-	for _, e := range registry {
-		if e.name != name {
-			continue
-		}
-		if !slices.Contains(e.modes, mode) {
-			var ms []string
-			for _, m := range e.modes {
-				ms = append(ms, string(m))
-			}
-			return nil, fmt.Errorf("transport %s has no mode %q (accepted: %s)", name, mode, strings.Join(ms, ", "))
-		}
-		return e.make(mode), nil
+	info, err := Lookup(name)
+	if err != nil {
+		return nil, err
 	}
-	return nil, fmt.Errorf("unknown transport %q (accepted: %s)", name, strings.Join(Names(), ", "))
+	if !info.HasMode(mode) {
+		var ms []string
+		for _, m := range info.Modes {
+			ms = append(ms, string(m))
+		}
+		return nil, fmt.Errorf("transport %s has no mode %q (accepted: %s)", name, mode, strings.Join(ms, ", "))
+	}
+	return info.make(mode), nil
 }
 
 func closeFiles(files []*os.File) {

@@ -1,12 +1,13 @@
 package transports_test
 
 import (
-	"github.com/ipcbench/ipcbench/internal/testmain"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strings"
 	"testing"
+
+	"github.com/ipcbench/ipcbench/internal/testmain"
 
 	"github.com/ipcbench/ipcbench/internal/leakcheck"
 	"github.com/ipcbench/ipcbench/transports"
@@ -16,8 +17,9 @@ import (
 func TestMain(m *testing.M) { testmain.Run(m, transportstest.Roles()) }
 
 func TestConformance(t *testing.T) {
-	for _, name := range transports.Names() {
-		for _, mode := range transports.Modes(name) {
+	for _, info := range transports.All() {
+		name := info.Name
+		for _, mode := range info.Modes {
 			t.Run(name+"/"+string(mode), func(t *testing.T) {
 				leakcheck.Check(t)
 				before := shmMappings()
@@ -50,6 +52,26 @@ func TestNewRejects(t *testing.T) {
 	}
 	if _, err := transports.New("pipe", "fast"); err == nil {
 		t.Fatal("unknown mode accepted")
+	}
+	if _, err := transports.ParseMode("fast"); err == nil || !strings.Contains(err.Error(), "accepted: raw, go") {
+		t.Fatalf("ParseMode: %v", err)
+	}
+}
+
+func TestAttributes(t *testing.T) {
+	for _, info := range transports.All() {
+		if len(info.Modes) == 0 || info.Help == "" {
+			t.Errorf("%s: modes %v help %q", info.Name, info.Modes, info.Help)
+		}
+		if info.SharedMemory && info.HasMode(transports.Go) {
+			t.Errorf("%s: shared memory has no go mode", info.Name)
+		}
+		if info.BusyPolls && !info.SharedMemory {
+			t.Errorf("%s: only shared memory busy-polls", info.Name)
+		}
+		if got, err := transports.Lookup(info.Name); err != nil || got.Name != info.Name {
+			t.Errorf("Lookup(%s) = %v, %v", info.Name, got.Name, err)
+		}
 	}
 }
 

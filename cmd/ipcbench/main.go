@@ -9,13 +9,13 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/ipcbench/ipcbench/bench"
+	"github.com/ipcbench/ipcbench/internal/child"
 	"github.com/ipcbench/ipcbench/scenarios"
 )
 
 func main() {
-	// The binary is its own child: this must come first (bench.RunChild).
-	if err, isChild := bench.RunChild(scenarios.Roles()); isChild {
+	// The binary is its own child: this must come first.
+	if isChild, err := child.Run(scenarios.Roles()); isChild {
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

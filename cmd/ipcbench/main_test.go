@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/ipcbench/ipcbench/internal/testmain"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/ipcbench/ipcbench/bench"
+	"github.com/ipcbench/ipcbench/internal/sys"
+	"github.com/ipcbench/ipcbench/internal/testmain"
+
 	"github.com/ipcbench/ipcbench/internal/leakcheck"
 	"github.com/ipcbench/ipcbench/results"
 	"github.com/ipcbench/ipcbench/scenarios"
@@ -162,7 +163,7 @@ func TestListAndVersion(t *testing.T) {
 func TestCPUsConfinesTheRun(t *testing.T) {
 	leakcheck.Check(t)
 	dir := t.TempDir()
-	allowed, _ := bench.AllowedCPUs()
+	allowed, _ := sys.AllowedCPUs()
 	first := fmt.Sprint(allowed[0])
 	args := append([]string{"run", "spawn", "--cpus", first, "--cores", "1", "--filter", "spawn/cmd=true", "--out", dir, "--format", "json"}, tiny...)
 	code, out, errs := runCLI(t, args...)
@@ -174,7 +175,7 @@ func TestCPUsConfinesTheRun(t *testing.T) {
 		t.Fatalf("config cpus: %v %v", s.Config.CPUs, err)
 	}
 	// Restored afterwards.
-	if cpus, _ := bench.AllowedCPUs(); len(cpus) < len(s.Env.AllowedCPUs) {
+	if cpus, _ := sys.AllowedCPUs(); len(cpus) < len(s.Env.AllowedCPUs) {
 		t.Fatalf("affinity not restored: %v", cpus)
 	}
 }

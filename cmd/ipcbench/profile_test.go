@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/pprof/profile"
 	"github.com/ipcbench/ipcbench/internal/leakcheck"
-	"github.com/ipcbench/ipcbench/report"
+	"github.com/ipcbench/ipcbench/internal/profiling"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -52,7 +52,7 @@ func TestProfilesWrittenLabelledAndMerged(t *testing.T) {
 		if pr.Kind == "cpu" && (len(p.SampleType) != 2 || p.SampleType[1].Type != "cpu" || p.SampleType[1].Unit != "nanoseconds") {
 			t.Fatalf("%s: sample types %v", pr.Path, p.SampleType)
 		}
-		if pr.Kind == "cpu" && strings.HasPrefix(pr.Benchmark, "RoundTrip") {
+		if pr.Kind == "cpu" && strings.HasPrefix(string(pr.Benchmark), "RoundTrip") {
 			var parent, child int
 			for _, smp := range p.Sample {
 				if smp.Label["transport"][0] != "unix" || smp.Label["mode"][0] != "raw" || smp.Label["size"][0] != "64" || smp.Label["cores"][0] != "1" || smp.Label["placement"] == nil || smp.Label["scenario"][0] != "RoundTrip" {
@@ -86,13 +86,13 @@ func TestProfilesWrittenLabelledAndMerged(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, b := range s.Benchmarks {
-		segs, total, ok := report.SpawnSegments(&b)
+		segs, total, ok := profiling.SpawnSegments(&b)
 		if !ok {
 			continue
 		}
 		var sum, started int64
 		for _, smp := range ph.Sample {
-			if smp.Label["benchmark"][0] == b.Name {
+			if smp.Label["benchmark"][0] == string(b.Name) {
 				sum += smp.Value[0]
 				if smp.Label["phase"][0] == "start → running" {
 					started = smp.Value[0]

@@ -4,7 +4,7 @@
 // in-process (the peer in a goroutine) and across a real child process.
 //
 // A test binary that runs the suite across processes must call
-// bench.RunChild(transportstest.Roles()) first thing in TestMain.
+// child.Run(transportstest.Roles()) first thing in TestMain.
 package transportstest
 
 import (
@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipcbench/ipcbench/bench"
+	"github.com/ipcbench/ipcbench/internal/child"
 	"github.com/ipcbench/ipcbench/transports"
 )
 
@@ -27,8 +27,8 @@ var Sizes = []int{1, 7, 64, 4095, 4096, 65536, 65537, 200_000, 1 << 20}
 const role = "transportstest-peer"
 
 // Roles returns the child role the cross-process tests start.
-func Roles() map[string]bench.ChildFunc {
-	return map[string]bench.ChildFunc{role: childPeer}
+func Roles() child.Roles {
+	return child.Roles{role: childPeer}
 }
 
 func childPeer(ctx context.Context, files []*os.File, args []string) error {
@@ -180,15 +180,16 @@ func inProcess(t *testing.T, tr transports.Transport, files []*os.File, behaviou
 }
 
 func inChild(t *testing.T, tr transports.Transport, files []*os.File, behaviour string) func() error {
+	// A hung peer is killed after a minute: it fails the test, not the suite.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	cmd, err := bench.Command(ctx, role, files, tr.Name(), string(tr.Mode()), behaviour)
+	p, err := child.Self(ctx, role, files, tr.Name(), string(tr.Mode()), behaviour)
 	if err != nil {
 		cancel()
 		t.Fatal(err)
 	}
-	err = cmd.Start()
+	err = p.Start()
 	for _, f := range files {
-		f.Close() // the child has its copies; ours would hide EOF (pitfall 1)
+		f.Close() // the child has its copies; ours would hide EOF (docs/measuring.md, pitfall 1)
 	}
 	if err != nil {
 		cancel()
@@ -196,7 +197,7 @@ func inChild(t *testing.T, tr transports.Transport, files []*os.File, behaviour 
 	}
 	return func() error {
 		defer cancel()
-		return bench.ChildError(cmd, cmd.Wait())
+		return p.Wait()
 	}
 }
 

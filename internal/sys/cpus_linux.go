@@ -1,4 +1,4 @@
-package bench
+package sys
 
 import (
 	"fmt"
@@ -13,7 +13,7 @@ import (
 func AllowedCPUs() ([]int, error) {
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
-		return nil, fmt.Errorf("bench: sched_getaffinity: %w", err)
+		return nil, fmt.Errorf("sys: sched_getaffinity: %w", err)
 	}
 	var cpus []int
 	for i := 0; i < 1024 && len(cpus) < set.Count(); i++ {
@@ -26,7 +26,7 @@ func AllowedCPUs() ([]int, error) {
 
 // Pin locks the calling goroutine to its OS thread and restricts that thread
 // to cpu (cpu < 0: lock only, no affinity change). sched_setaffinity(0, …)
-// affects only the calling thread (MEASURING.md pitfall 6), which is why the
+// affects only the calling thread (docs/measuring.md, pitfall 6), which is why the
 // lock comes first and why each process pins its own measuring goroutine.
 // The returned func restores the thread's previous mask and unlocks it; a
 // locked thread must never be left to die with the goroutine, since a child
@@ -39,12 +39,12 @@ func Pin(cpu int) (func(), error) {
 	var old, set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &old); err != nil {
 		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("bench: sched_getaffinity: %w", err)
+		return nil, fmt.Errorf("sys: sched_getaffinity: %w", err)
 	}
 	set.Set(cpu)
 	if err := unix.SchedSetaffinity(0, &set); err != nil {
 		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("bench: pin to cpu %d: %w", cpu, err)
+		return nil, fmt.Errorf("sys: pin to cpu %d: %w", cpu, err)
 	}
 	return func() {
 		_ = unix.SchedSetaffinity(0, &old)
@@ -68,11 +68,11 @@ func PinProcess(cpus ...int) (func(), error) {
 		return func() {}, nil
 	}
 	if err := unix.SchedGetaffinity(0, &old); err != nil {
-		return nil, fmt.Errorf("bench: sched_getaffinity: %w", err)
+		return nil, fmt.Errorf("sys: sched_getaffinity: %w", err)
 	}
 	if err := setAllThreads(&set); err != nil {
 		setAllThreads(&old)
-		return nil, fmt.Errorf("bench: pin process to cpus %v: %w", cpus, err)
+		return nil, fmt.Errorf("sys: pin process to cpus %v: %w", cpus, err)
 	}
 	return func() { setAllThreads(&old) }, nil
 }
@@ -94,4 +94,18 @@ func setAllThreads(set *unix.CPUSet) error {
 		}
 	}
 	return first
+}
+
+// SetGOMAXPROCS sets GOMAXPROCS explicitly (n <= 0: the number of allowed
+// CPUs). Setting it explicitly also stops the runtime from changing it when
+// threads are later pinned (docs/measuring.md, pitfall 5).
+func SetGOMAXPROCS(n int) int {
+	if n <= 0 {
+		n = runtime.GOMAXPROCS(0)
+		if cpus, err := AllowedCPUs(); err == nil && len(cpus) > 0 {
+			n = len(cpus)
+		}
+	}
+	runtime.GOMAXPROCS(n)
+	return n
 }

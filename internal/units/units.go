@@ -1,4 +1,8 @@
-package bench
+// Package units parses and prints the values users type on the command
+// line: byte sizes ("4KiB", "1MiB"), lists of them, and lists of counts.
+// Every parser returns an error that names the bad value and what is
+// accepted, ready to be shown as a usage error.
+package units
 
 import (
 	"fmt"

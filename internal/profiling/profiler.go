@@ -1,10 +1,16 @@
-package bench
+// Package profiling writes pprof profiles of what ipcbench measures: a
+// Profiler is a bench.Hook covering each benchmark's timed region in this
+// process; re-executed children profile themselves when asked (through the
+// environment) and their CPU profiles are merged with the parent's, every
+// sample labelled with the process, its role and pid and the benchmark's
+// parameters. Run adds the run-wide merge and the synthetic spawn-phase
+// profile, and records every file in the results document.
+package profiling
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -14,12 +20,15 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ipcbench/ipcbench/bench"
+
 	"github.com/google/pprof/profile"
+	"github.com/ipcbench/ipcbench/internal/child"
 	"github.com/ipcbench/ipcbench/results"
 )
 
-// ProfileKinds are the profiles --profile accepts.
-var ProfileKinds = []string{"cpu", "heap", "allocs", "mutex", "block"}
+// Kinds are the profiles --profile accepts.
+var Kinds = []string{"cpu", "heap", "allocs", "mutex", "block"}
 
 // Environment telling a child to profile itself: a directory and the kinds.
 const (
@@ -27,8 +36,8 @@ const (
 	envProfileKinds = "IPCBENCH_CHILD_PROFILE_KINDS"
 )
 
-// childProfileEnv is what Command adds to a child's environment while a
-// profiled benchmark runs (set by Profiler.Begin, cleared by End).
+// childProfileEnv is what re-executed children get in their environment
+// while a profiled benchmark runs (set by Profiler.Begin, cleared by End).
 var childProfileEnv struct {
 	sync.Mutex
 	env []string
@@ -40,20 +49,15 @@ func profileEnv() []string {
 	return childProfileEnv.env
 }
 
-// NoChildProfile removes the profiling request from a child's environment,
-// for scenarios whose children live too briefly to be worth profiling
-// (writing a profile would lengthen the very lifecycle being measured).
-func NoChildProfile(env []string) []string {
-	return slices.DeleteFunc(env, func(e string) bool {
-		return strings.HasPrefix(e, envProfileDir+"=") || strings.HasPrefix(e, envProfileKinds+"=")
-	})
+func setProfileEnv(env []string) {
+	childProfileEnv.Lock()
+	childProfileEnv.env = env
+	childProfileEnv.Unlock()
 }
 
-// ChildProfiler is implemented by scenarios whose children are ipcbench
-// roles that live for the whole benchmark, so a missing child profile
-// means a child died before it could write one.
-type ChildProfiler interface {
-	ProfilesChildren() bool
+func init() {
+	child.SetEnvHook(profileEnv)
+	child.SetStartHook(childProfileStart)
 }
 
 // Profiler is a Hook that writes pprof profiles of each benchmark's timed
@@ -70,7 +74,7 @@ type Profiler struct {
 	cpuOn    bool
 	base     map[string]*profile.Profile // cumulative profiles at Start
 	childDir string
-	params   map[string]string
+	info     bench.Info
 	all      []*profile.Profile // labelled CPU profiles for the run-wide one
 	written  []results.Profile
 	warn     []string
@@ -79,12 +83,12 @@ type Profiler struct {
 // NewProfiler checks the kinds and creates dir.
 func NewProfiler(dir string, kinds []string) (*Profiler, error) {
 	for _, k := range kinds {
-		if !slices.Contains(ProfileKinds, k) {
-			return nil, fmt.Errorf("unknown profile kind %q (accepted: %s)", k, strings.Join(ProfileKinds, ", "))
+		if !slices.Contains(Kinds, k) {
+			return nil, fmt.Errorf("unknown profile kind %q (accepted: %s)", k, strings.Join(Kinds, ", "))
 		}
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("bench: profiles: %w", err)
+		return nil, fmt.Errorf("profiling: %w", err)
 	}
 	return &Profiler{Dir: dir, Kinds: kinds}, nil
 }
@@ -92,28 +96,26 @@ func NewProfiler(dir string, kinds []string) (*Profiler, error) {
 func (p *Profiler) has(k string) bool { return slices.Contains(p.Kinds, k) }
 
 // FileBase turns a benchmark name into a file name stem.
-func FileBase(name string) string {
-	return strings.NewReplacer("/", "_", "=", "-", " ", "_").Replace(name)
+func FileBase(name results.Name) string {
+	return strings.NewReplacer("/", "_", "=", "-", " ", "_").Replace(string(name))
 }
 
-// Begin implements Hook: children started from now on profile themselves
-// into a directory of this benchmark's own.
-func (p *Profiler) Begin(name string, params map[string]string) error {
-	p.params = maps.Clone(params) // the name's parameters: the labels
+// Begin implements bench.Hook: children started from now on profile
+// themselves into a directory of this benchmark's own.
+func (p *Profiler) Begin(info bench.Info) error {
+	p.info = info
 	p.warn = nil
 	p.written = p.written[:0]
-	p.childDir = filepath.Join(p.Dir, ".children-"+FileBase(name))
+	p.childDir = filepath.Join(p.Dir, ".children-"+FileBase(info.Name))
 	if err := os.MkdirAll(p.childDir, 0o755); err != nil {
 		return fmt.Errorf("profiles: %w", err)
 	}
-	childProfileEnv.Lock()
-	childProfileEnv.env = []string{envProfileDir + "=" + p.childDir, envProfileKinds + "=" + strings.Join(p.Kinds, ",")}
-	childProfileEnv.Unlock()
+	setProfileEnv([]string{envProfileDir + "=" + p.childDir, envProfileKinds + "=" + strings.Join(p.Kinds, ",")})
 	return nil
 }
 
-// Start implements Hook.
-func (p *Profiler) Start(name string) error {
+// Start implements bench.Hook.
+func (p *Profiler) Start() error {
 	var errs []error
 	if p.has("mutex") {
 		runtime.SetMutexProfileFraction(1)
@@ -140,8 +142,9 @@ func (p *Profiler) Start(name string) error {
 	return errors.Join(errs...)
 }
 
-// Stop implements Hook.
-func (p *Profiler) Stop(name string) error {
+// Stop implements bench.Hook.
+func (p *Profiler) Stop() error {
+	name := p.info.Name
 	var errs []error
 	if p.cpuOn {
 		pprof.StopCPUProfile()
@@ -182,12 +185,11 @@ func (p *Profiler) Stop(name string) error {
 	return errors.Join(errs...)
 }
 
-// End implements Hook: merge the children's CPU profiles with ours,
+// End implements bench.Hook: merge the children's CPU profiles with ours,
 // label every sample, write the file, and say what is missing.
-func (p *Profiler) End(name string, res *results.Benchmark) {
-	childProfileEnv.Lock()
-	childProfileEnv.env = nil
-	childProfileEnv.Unlock()
+func (p *Profiler) End(res *results.Benchmark) {
+	name := p.info.Name
+	setProfileEnv(nil)
 	defer os.RemoveAll(p.childDir)
 	if p.has("cpu") && p.cpuBuf.Len() > 0 {
 		parent, err := profile.Parse(bytes.NewReader(p.cpuBuf.Bytes()))
@@ -202,22 +204,18 @@ func (p *Profiler) End(name string, res *results.Benchmark) {
 				p.warn = append(p.warn, err.Error())
 			}
 			profs = append(profs, kids...)
-			if len(kids) == 0 && res.Skipped == "" {
-				if wantsChildren(res) {
-					p.warn = append(p.warn, "child CPU profile missing: the child died before writing it; the parent's profile is complete")
-				}
+			if len(kids) == 0 && res.Skipped == "" && p.info.ChildrenProfile {
+				p.warn = append(p.warn, "child CPU profile missing: the child died before writing it; the parent's profile is complete")
 			}
 			merged, err := profile.Merge(profs)
 			if err != nil {
 				p.warn = append(p.warn, "merging child profiles: "+err.Error())
 				merged = parent
 			}
-			for k, v := range p.params {
-				if k != "profiles_children" {
-					merged.SetLabel(k, []string{v})
-				}
+			for k, v := range p.info.Name.Params() {
+				merged.SetLabel(k, []string{v})
 			}
-			merged.SetLabel("benchmark", []string{name})
+			merged.SetLabel("benchmark", []string{string(name)})
 			merged.SetLabel("scenario", []string{res.Scenario})
 			if err := p.write(name, "cpu", merged, fmt.Sprintf("%d child profile(s) merged", len(kids))); err != nil {
 				p.warn = append(p.warn, err.Error())
@@ -240,17 +238,13 @@ func (p *Profiler) End(name string, res *results.Benchmark) {
 		}
 	}
 	for _, w := range p.warn {
-		res.Warnings = append(res.Warnings, "profiling: "+w)
+		res.Warn(results.WarnProfiling, "profiling: "+w)
 	}
 	for i := range p.written {
 		p.written[i].Benchmark = name
 	}
-	res.Warnings = append(res.Warnings, "figures taken under profiling (--profile) are not comparable with unprofiled runs")
+	res.Warn(results.WarnProfiling, "figures taken under profiling (--profile) are not comparable with unprofiled runs")
 }
-
-// wantsChildren is decided by the scenario through its params: the engine
-// records it in the Begin call's params as profiles_children=1.
-func wantsChildren(res *results.Benchmark) bool { return res.Params["profiles_children"] == "1" }
 
 // Written returns the profiles written for the last benchmark and resets it.
 func (p *Profiler) Written() []results.Profile {
@@ -276,7 +270,7 @@ func (p *Profiler) RunWide() (*results.Profile, error) {
 	return &results.Profile{Kind: "cpu", Path: filepath.Join("profiles", "run.cpu.pprof"), Note: "all benchmarks; split with -tagfocus=key=value"}, nil
 }
 
-func (p *Profiler) write(name, kind string, prof *profile.Profile, note string) error {
+func (p *Profiler) write(name results.Name, kind string, prof *profile.Profile, note string) error {
 	file := FileBase(name) + "." + kind + ".pprof"
 	if err := writeProfile(filepath.Join(p.Dir, file), prof); err != nil {
 		return err

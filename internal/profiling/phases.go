@@ -1,4 +1,4 @@
-package report
+package profiling
 
 import (
 	"bytes"
@@ -20,10 +20,10 @@ type PhaseSegment struct {
 // running, then running → first byte / ready, then → exit. They add up to
 // the total time of the timed spawns. ok is false for other benchmarks.
 func SpawnSegments(b *results.Benchmark) (segs []PhaseSegment, total int64, ok bool) {
-	if b.Scenario != "Spawn" || !b.OK() || (b.Params["cores"] != "" && b.Params["cores"] != "1") {
+	if b.Scenario != results.ScenarioSpawn || !b.OK() || (b.Params[results.KeyCores] != "" && b.Params[results.KeyCores] != "1") {
 		return nil, 0, false
 	}
-	st, has := b.Distributions["started"]
+	st, has := b.Distributions[results.PhaseStarted]
 	if !has || st.Sum <= 0 {
 		return nil, 0, false
 	}
@@ -35,9 +35,9 @@ func SpawnSegments(b *results.Benchmark) (segs []PhaseSegment, total int64, ok b
 	started := int64(math.Round(st.Sum))
 	segs = append(segs, PhaseSegment{"start → running", started})
 	mid, midName := int64(0), ""
-	if fb, ok := b.Distributions["first_byte"]; ok && fb.Sum > 0 {
+	if fb, ok := b.Distributions[results.PhaseFirstByte]; ok && fb.Sum > 0 {
 		mid, midName = int64(math.Round(fb.Sum)), "first byte"
-	} else if r, ok := b.Distributions["ready"]; ok && r.Sum > 0 {
+	} else if r, ok := b.Distributions[results.PhaseReady]; ok && r.Sum > 0 {
 		mid, midName = int64(math.Round(r.Sum)), "ready"
 	}
 	if midName != "" {
@@ -79,13 +79,13 @@ func PhaseProfile(s *results.Set) (*profile.Profile, error) {
 		if !ok {
 			continue
 		}
-		root := loc(b.Name)
+		root := loc(string(b.Name))
 		for _, sg := range segs {
 			leaf := loc(sg.Name)
 			p.Sample = append(p.Sample, &profile.Sample{
 				Location: []*profile.Location{leaf, root}, // leaf first
 				Value:    []int64{sg.NS},
-				Label:    map[string][]string{"benchmark": {b.Name}, "mode": {b.Params["mode"]}, "phase": {sg.Name}},
+				Label:    map[string][]string{"benchmark": {string(b.Name)}, "mode": {b.Params[results.KeyMode]}, "phase": {sg.Name}},
 			})
 		}
 	}

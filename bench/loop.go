@@ -1,0 +1,348 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"time"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/ipcbench/ipcbench/internal/sys"
+	"github.com/ipcbench/ipcbench/results"
+)
+
+type phase int32
+
+const (
+	phaseSetup phase = iota
+	phaseWarmup
+	phaseSample
+	phaseDone
+)
+
+// PB is one loop of operations: B's own (Loop) or one worker's of
+// RunParallel. Write `for pb.Next() { op }`: everything before the first
+// call and after the last is untimed setup and teardown.
+type PB struct {
+	// The fast path reads only these: while i < n there is nothing to do
+	// but count. The engine folds everything else (warmup, per-op timing,
+	// the end of a batch, a parallel worker's counter) into making i reach
+	// n, so every other case takes the slow path.
+	i, n int64
+	b    *B
+	w    *worker // nil for B's own loop
+}
+
+// Next reports whether to do one more operation. Its fast path is one
+// compare and one increment, written to be inlined (as testing.B.Loop's).
+func (pb *PB) Next() bool {
+	if pb.i < pb.n {
+		pb.i++
+		return true
+	}
+	return pb.next()
+}
+
+func (pb *PB) next() bool {
+	if pb.w != nil {
+		return pb.w.next()
+	}
+	return pb.b.loopSlow()
+}
+
+// ID is the worker's index, 0..n-1 (0 for B's own loop).
+func (pb *PB) ID() int {
+	if pb.w == nil {
+		return 0
+	}
+	return pb.w.id
+}
+
+// Observe records one per-op duration of a phase (a spawn's first byte,
+// say). Outside the timed samples it is ignored.
+func (pb *PB) Observe(ph results.Phase, d time.Duration) {
+	if pb.w != nil {
+		pb.w.observe(ph, d)
+		return
+	}
+	pb.b.Observe(ph, d)
+}
+
+// B is handed to a Scenario's Run; it owns all timing.
+type B struct {
+	loop PB // B's own loop; Loop is loop.Next
+
+	ctx context.Context
+	cfg Config
+
+	phase phase
+	perOp bool  // each op timed on its own (op >= PerOpThreshold)
+	batch int64 // ops per sample
+	done  int64 // per-op mode: ops ended in this batch
+	start time.Time
+	last  time.Time
+	hist  *hdrhistogram.Histogram
+
+	warmStart time.Time
+	warmOps   int64
+	warmMid   time.Duration // when the second half of the warmup began
+	warmMidOp int64
+
+	sampleStart time.Time // first timed batch
+	sampleEnd   time.Time
+	samples     []results.Sample
+	values      []float64
+
+	dists    map[results.Phase]*hdrhistogram.Histogram
+	distSum  map[results.Phase]float64
+	metrics  map[results.Metric]float64
+	warnings []results.Warning
+	bytes    int64
+
+	usage0, usage1 sys.Usage
+	track          []int // live child pids whose CPU is ours, not foreign load
+
+	par *parallel // set by RunParallel with n > 1
+
+	peakReset bool // VmHWM was reset before the timed region
+
+	hooksStarted bool
+	hookErr      error
+	err          error
+	stopReason   string
+}
+
+func newB(ctx context.Context, cfg Config) *B {
+	b := &B{ctx: ctx, cfg: cfg, metrics: map[results.Metric]float64{}}
+	b.loop.b = b
+	return b
+}
+
+// Context returns the benchmark's context (cancelled on interrupt).
+func (b *B) Context() context.Context { return b.ctx }
+
+// Loop reports whether the scenario should do one more operation. Call it as
+// `for b.Loop() { op }`; everything before the first call and after the last
+// is untimed setup and teardown.
+func (b *B) Loop() bool { return b.loop.Next() }
+
+// loopSlow is everything but counting: the warmup, per-op timing, the end
+// of a batch. It leaves loop.i == loop.n whenever the next call must come
+// back here.
+func (b *B) loopSlow() bool {
+	switch b.phase {
+	case phaseSetup:
+		b.phase = phaseWarmup
+		b.warmStart = time.Now()
+		return true
+	case phaseWarmup:
+		return b.warmup()
+	case phaseSample:
+		if b.perOp {
+			// One clock read per op: it ends this op and starts the next.
+			now := time.Now()
+			_ = b.hist.RecordValue(max(1, now.Sub(b.last).Nanoseconds()))
+			b.last = now
+			if b.done++; b.done < b.batch {
+				return true
+			}
+			return b.endBatch(now)
+		}
+		return b.endBatch(time.Now())
+	}
+	return false
+}
+
+func (b *B) warmup() bool {
+	b.warmOps++
+	el := time.Since(b.warmStart)
+	if b.ctx.Err() != nil {
+		b.phase = phaseDone
+		return false
+	}
+	if b.warmMidOp == 0 && el >= b.cfg.Warmup/2 {
+		b.warmMid, b.warmMidOp = el, b.warmOps
+	}
+	if el < b.cfg.Warmup {
+		return true
+	}
+	b.beginSampling(b.estimate(el))
+	return true
+}
+
+// estimate is the cost of one op from the second half of the warmup only:
+// the first ops pay for cold caches, page faults and a peer still starting.
+func (b *B) estimate(warm time.Duration) float64 {
+	est := float64(warm.Nanoseconds()) / float64(b.warmOps)
+	if n := b.warmOps - b.warmMidOp; b.warmMidOp > 0 && n >= 2 {
+		est = float64((warm - b.warmMid).Nanoseconds()) / float64(n)
+	}
+	return est
+}
+
+// beginSampling sizes the batches from the warmup's estimate and starts the
+// first timed batch.
+func (b *B) beginSampling(est float64) {
+	// Multiply before dividing (as testing.B does), then pad 20% so that a
+	// batch reaches the sample time even if warmup ran a little fast.
+	n := int64(float64(b.cfg.SampleTime.Nanoseconds()) * 1.2 / est)
+	b.batch = max(1, min(n, 1e9))
+	b.perOp = est >= float64(b.cfg.PerOpThreshold.Nanoseconds())
+	if b.perOp {
+		b.hist = newHist()
+	}
+	b.phase = phaseSample
+	runtime.GC()
+	b.beginTimedRegion()
+	b.startBatch()
+	b.sampleStart = b.start
+}
+
+// startBatch starts a batch: its first op begins when the caller returns true.
+func (b *B) startBatch() {
+	b.done = 0
+	if !b.perOp {
+		b.loop.i, b.loop.n = 1, b.batch
+	}
+	// The clock read is the last thing before the batch's first op.
+	b.start = time.Now()
+	b.last = b.start
+}
+
+func (b *B) endBatch(now time.Time) bool {
+	b.loop.i, b.loop.n = 0, 0
+	ns := float64(now.Sub(b.start).Nanoseconds()) / float64(b.batch)
+	b.samples = append(b.samples, results.Sample{Iters: b.batch, NsPerOp: ns})
+	b.values = append(b.values, ns)
+	if stop := b.shouldStop(now); stop != "" {
+		b.endTimedRegion(now, stop)
+		return false
+	}
+	b.startBatch()
+	return true
+}
+
+// beginTimedRegion takes the readings the timed region is measured
+// against and starts the hooks (profilers).
+func (b *B) beginTimedRegion() {
+	b.peakReset = sys.ResetPeakRSS()
+	b.startHooks()
+	b.usage0 = sys.ReadUsage(b.track)
+}
+
+func (b *B) endTimedRegion(now time.Time, why string) {
+	b.stopReason = why
+	b.sampleEnd = now
+	b.usage1 = sys.ReadUsage(b.track)
+	b.stopHooks()
+	b.phase = phaseDone
+}
+
+// shouldStop is the adaptive stop: the reason to stop after this sample, or "".
+func (b *B) shouldStop(now time.Time) string {
+	if b.ctx.Err() != nil {
+		return "interrupted"
+	}
+	n := len(b.samples)
+	if n >= b.cfg.MaxSamples {
+		return "max-samples"
+	}
+	if n < b.cfg.MinSamples {
+		// The budget does not cut below the minimum, but a runaway (10× the
+		// budget, or 3× what the minimum should take) does, so one very slow
+		// op cannot hang the run.
+		if now.Sub(b.sampleStart) > max(10*b.cfg.Budget, 3*time.Duration(b.cfg.MinSamples)*b.cfg.SampleTime) {
+			return "budget"
+		}
+		return ""
+	}
+	if now.Sub(b.sampleStart) >= b.cfg.Budget {
+		return "budget"
+	}
+	// Checking every sample is O(n log n) but happens outside the timed batch.
+	if n%2 == 0 || n == b.cfg.MinSamples {
+		if results.Summarize(b.values).CIWidth() <= b.cfg.TargetCIWidth {
+			return "ci"
+		}
+	}
+	return ""
+}
+
+func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, 100e9, 3) }
+
+// Observe records one per-op duration of a phase (a spawn's first byte,
+// say). Outside the timed samples it is ignored.
+func (b *B) Observe(ph results.Phase, d time.Duration) {
+	if b.phase != phaseSample {
+		return
+	}
+	if b.dists == nil {
+		b.dists = map[results.Phase]*hdrhistogram.Histogram{}
+		b.distSum = map[results.Phase]float64{}
+	}
+	h := b.dists[ph]
+	if h == nil {
+		h = newHist()
+		b.dists[ph] = h
+	}
+	_ = h.RecordValue(max(1, d.Nanoseconds()))
+	b.distSum[ph] += float64(d.Nanoseconds())
+}
+
+// Timing reports whether the current operation is in a timed sample (not warmup).
+func (b *B) Timing() bool { return b.phase == phaseSample }
+
+// ReportMetric attaches a per-op figure to the result. A later report of
+// the same metric replaces it; NaN and infinities are dropped.
+func (b *B) ReportMetric(v float64, m results.Metric) {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return
+	}
+	b.metrics[m] = v
+}
+
+// SetBytes records the payload one operation moves; MB/s is derived from it.
+func (b *B) SetBytes(n int64) { b.bytes = n }
+
+// Warn attaches a warning of the given kind to the result.
+func (b *B) Warn(kind results.WarningKind, format string, args ...any) {
+	b.warnings = append(b.warnings, results.Warning{Kind: kind, Text: fmt.Sprintf(format, args...)})
+}
+
+// TrackProcess makes a live child's CPU time count as this benchmark's own
+// (not as foreign load). Call it before the first Loop.
+func (b *B) TrackProcess(pid int) { b.track = append(b.track, pid) }
+
+func (b *B) hookError(err error) {
+	if err != nil && b.hookErr == nil {
+		b.hookErr = err
+	}
+}
+
+func (b *B) startHooks() {
+	for _, h := range b.cfg.Hooks {
+		b.hookError(h.Start())
+	}
+	b.hooksStarted = true
+}
+
+func (b *B) stopHooks() {
+	if !b.hooksStarted {
+		return
+	}
+	b.hooksStarted = false
+	for _, h := range b.cfg.Hooks {
+		b.hookError(h.Stop())
+	}
+}
+
+func (b *B) finish(runErr error) {
+	if b.phase == phaseSample {
+		// The scenario left the loop early (an error in its op): close the
+		// books on what was timed.
+		b.endTimedRegion(time.Now(), b.stopReason)
+	}
+	b.phase = phaseDone
+	b.err = runErr
+}

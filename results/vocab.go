@@ -1,0 +1,269 @@
+package results
+
+import (
+	"encoding/json"
+	"strings"
+)
+
+// Name is a benchmark's full name, "Base/key=value/key=value...", the form
+// of the Go benchmark format (benchfmt.Name is the model): the base names
+// the workload, the parameters fix it. A Name is the key of a benchmark
+// across runs, formats and tools (benchstat, compare, gate).
+type Name string
+
+// NewName builds "base/k1=v1/k2=v2..." from key, value pairs in order.
+// Values are cleaned so the name stays parseable (no '/' or spaces).
+func NewName(base string, kv ...string) Name {
+	var b strings.Builder
+	b.WriteString(base)
+	for i := 0; i+1 < len(kv); i += 2 {
+		b.WriteByte('/')
+		b.WriteString(kv[i])
+		b.WriteByte('=')
+		b.WriteString(CleanLabel(kv[i+1]))
+	}
+	return Name(b.String())
+}
+
+// CleanLabel keeps a value usable inside a name: '/', '=' and white space
+// become '_'.
+func CleanLabel(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch r {
+		case '/', '=', ' ', '\t', '\n', '\r':
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// String implements fmt.Stringer.
+func (n Name) String() string { return string(n) }
+
+// Base is the part before the first '/'.
+func (n Name) Base() string {
+	base, _, _ := strings.Cut(string(n), "/")
+	return base
+}
+
+// Parts returns the "key=value" parts after the base, in order.
+func (n Name) Parts() []string {
+	_, rest, ok := strings.Cut(string(n), "/")
+	if !ok {
+		return nil
+	}
+	return strings.Split(rest, "/")
+}
+
+// Params returns the parameters as a map (a part without '=' is ignored).
+func (n Name) Params() map[string]string {
+	m := map[string]string{}
+	for _, p := range n.Parts() {
+		if k, v, ok := strings.Cut(p, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// Param returns one parameter's value, "" when absent.
+func (n Name) Param(key string) string {
+	for _, p := range n.Parts() {
+		if k, v, ok := strings.Cut(p, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
+// Without returns the name with the given parameters removed, e.g. the
+// name of a benchmark family across core counts (Without(KeyCores)).
+func (n Name) Without(keys ...string) Name {
+	var b strings.Builder
+	b.WriteString(n.Base())
+outer:
+	for _, p := range n.Parts() {
+		k, _, _ := strings.Cut(p, "=")
+		for _, drop := range keys {
+			if k == drop {
+				continue outer
+			}
+		}
+		b.WriteByte('/')
+		b.WriteString(p)
+	}
+	return Name(b.String())
+}
+
+// Scenario bases.
+const (
+	ScenarioSpawn      = "Spawn"
+	ScenarioOutput     = "Output"
+	ScenarioRoundTrip  = "RoundTrip"
+	ScenarioThroughput = "Throughput"
+)
+
+// Parameter keys used in names.
+const (
+	KeyMode      = "mode"      // spawn mode, or transport/collect mode (raw, go)
+	KeyCmd       = "cmd"       // the command's label
+	KeyCores     = "cores"     // concurrent workers
+	KeyCollect   = "collect"   // output collection
+	KeySize      = "size"      // bytes per op (message or whole output)
+	KeyWrite     = "write"     // the child's write size
+	KeyStderr    = "stderr"    // output interleaved on stderr
+	KeyTransport = "transport" // IPC transport
+	KeyPlacement = "placement" // where the two processes of a pair run
+)
+
+// Spawn modes, as Node names them.
+const (
+	SpawnExec  = "exec"  // through /bin/sh -c, output buffered
+	SpawnSpawn = "spawn" // direct argv, output streamed
+	SpawnFork  = "fork"  // a worker of this program with an IPC channel
+)
+
+// Collect modes of the output scenario.
+const (
+	CollectBuffered = "buffered"
+	CollectStreamed = "streamed"
+	CollectLines    = "lines"
+)
+
+// I/O modes of transports and streamed output.
+const (
+	ModeRaw = "raw" // blocking syscalls on a locked thread: the kernel's cost
+	ModeGo  = "go"  // the runtime poller: what an idiomatic Go program pays
+)
+
+// Placements: where the two processes of a pair run.
+const (
+	SameCore    = "same-core"    // both on one logical CPU
+	CrossCore   = "cross-core"   // two different physical cores, same package
+	SMTSibling  = "smt-sibling"  // two hardware threads of one core
+	CrossSocket = "cross-socket" // two packages
+	Unpinned    = "unpinned"     // the scheduler decides
+)
+
+// Placements lists every placement name ipcbench knows.
+var Placements = []string{SameCore, CrossCore, SMTSibling, CrossSocket, Unpinned}
+
+// Phase names a per-op milestone kept as its own distribution.
+type Phase string
+
+// Phases.
+const (
+	PhaseStarted   Phase = "started"    // fork+exec returned
+	PhaseReady     Phase = "ready"      // a fork worker said it is ready
+	PhaseFirstByte Phase = "first_byte" // the first byte of output arrived
+	PhaseTransfer  Phase = "transfer"   // first byte to exit
+)
+
+// PhaseOrder is the order phases are shown in.
+var PhaseOrder = []Phase{PhaseStarted, PhaseReady, PhaseFirstByte, PhaseTransfer}
+
+// Metric names an extra per-op figure; the name carries its unit.
+type Metric string
+
+// Metrics.
+const (
+	MetricOpsPerSec Metric = "ops/s"
+	MetricMBPerSec  Metric = "MB/s"
+
+	MetricParentUser   Metric = "parent_user_ns/op"
+	MetricParentSys    Metric = "parent_sys_ns/op"
+	MetricParentVcsw   Metric = "parent_vcsw/op"
+	MetricParentIvcsw  Metric = "parent_ivcsw/op"
+	MetricChildUser    Metric = "child_user_ns/op"
+	MetricChildSys     Metric = "child_sys_ns/op"
+	MetricChildVcsw    Metric = "child_vcsw/op"
+	MetricChildIvcsw   Metric = "child_ivcsw/op"
+	MetricParentCPUMB  Metric = "parent_cpu_ns/MB"
+	MetricChildCPUMB   Metric = "child_cpu_ns/MB"
+	MetricParentPeak   Metric = "parent_peak_rss_bytes"    // VmHWM over the timed region
+	MetricChildPeak    Metric = "child_peak_rss_bytes"     // a long-lived child's VmHWM
+	MetricParentGrowth Metric = "parent_peak_growth_bytes" // peak minus RSS before (output)
+	MetricBytesPerOp   Metric = "bytes/op"                 // measured output of a user command
+	MetricTimerShare   Metric = "timer_overhead_share"     // clock reads' share of an op
+)
+
+// HigherIsBetter reports whether larger values of m are improvements.
+func (m Metric) HigherIsBetter() bool { return m == MetricOpsPerSec || m == MetricMBPerSec }
+
+// CPUPerOp is the user+system CPU per op of parent and children, and
+// whether any of it was measured.
+func (b *Benchmark) CPUPerOp() (float64, bool) {
+	_, ok := b.Metrics[MetricParentUser]
+	m := b.Metrics
+	return m[MetricParentUser] + m[MetricParentSys] + m[MetricChildUser] + m[MetricChildSys], ok
+}
+
+// WarningKind classifies a warning so reporters can group and select
+// warnings without matching their text.
+type WarningKind string
+
+// Warning kinds.
+const (
+	WarnNoisy       WarningKind = "noisy"          // the CI is wider than the target
+	WarnFewSamples  WarningKind = "few-samples"    // too few samples for a CI
+	WarnBusy        WarningKind = "busy-machine"   // other processes used the CPUs
+	WarnSteal       WarningKind = "steal"          // the hypervisor took CPU time
+	WarnClock       WarningKind = "clock-overhead" // clock reads inflate the figure
+	WarnPlacement   WarningKind = "placement"      // pairs had to share CPUs
+	WarnProfiling   WarningKind = "profiling"      // taken under --profile, or a profile is missing
+	WarnInterrupted WarningKind = "interrupted"    // stopped before the adaptive stop
+	WarnMeasurement WarningKind = "measurement"    // a secondary figure could not be taken
+	WarnScenario    WarningKind = "scenario"       // a caveat of the workload itself
+)
+
+// Warning is a caveat attached to a benchmark's figures.
+type Warning struct {
+	Kind WarningKind `json:"kind"`
+	Text string      `json:"text"`
+}
+
+func (w Warning) String() string { return w.Text }
+
+// UnmarshalJSON also reads schema-1 documents, whose warnings were plain
+// strings: the kind is recovered from the text's well-known prefixes.
+func (w *Warning) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err == nil {
+		*w = Warning{Kind: legacyKind(s), Text: s}
+		return nil
+	}
+	type plain Warning
+	return json.Unmarshal(data, (*plain)(w))
+}
+
+func legacyKind(s string) WarningKind {
+	for _, p := range []struct {
+		prefix string
+		kind   WarningKind
+	}{
+		{"noisy", WarnNoisy}, {"only ", WarnFewSamples}, {"busy machine", WarnBusy},
+		{"hypervisor steal", WarnSteal}, {"clock reads", WarnClock}, {"placement", WarnPlacement},
+		{"profiling", WarnProfiling}, {"figures taken under profiling", WarnProfiling},
+		{"interrupted", WarnInterrupted},
+	} {
+		if strings.HasPrefix(s, p.prefix) {
+			return p.kind
+		}
+	}
+	return WarnScenario
+}
+
+// Warn appends a warning of the given kind.
+func (b *Benchmark) Warn(kind WarningKind, text string) {
+	b.Warnings = append(b.Warnings, Warning{Kind: kind, Text: text})
+}
+
+// HasWarning reports whether b carries a warning of the kind.
+func (b *Benchmark) HasWarning(kind WarningKind) bool {
+	for _, w := range b.Warnings {
+		if w.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
