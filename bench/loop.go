@@ -79,10 +79,14 @@ type B struct {
 	phase phase
 	perOp bool  // each op timed on its own (op >= PerOpThreshold)
 	batch int64 // ops per sample
-	done  int64 // per-op mode: ops ended in this batch
-	start time.Time
-	last  time.Time
-	hist  *hdrhistogram.Histogram
+	// external: ops are timed by the workload itself (ReportOpTime), not
+	// by this process's clock; extSum is the batch's reported total.
+	external bool
+	extSum   time.Duration
+	done     int64 // per-op mode: ops ended in this batch
+	start    time.Time
+	last     time.Time
+	hist     *hdrhistogram.Histogram
 
 	warmStart time.Time
 	warmOps   int64
@@ -139,6 +143,12 @@ func (b *B) loopSlow() bool {
 	case phaseWarmup:
 		return b.warmup()
 	case phaseSample:
+		if b.external {
+			if b.done++; b.done < b.batch {
+				return true
+			}
+			return b.endBatch(time.Now())
+		}
 		if b.perOp {
 			// One clock read per op: it ends this op and starts the next.
 			now := time.Now()
@@ -202,7 +212,7 @@ func (b *B) beginSampling(est float64) {
 // startBatch starts a batch: its first op begins when the caller returns true.
 func (b *B) startBatch() {
 	b.done = 0
-	if !b.perOp {
+	if !b.perOp && !b.external {
 		b.loop.i, b.loop.n = 1, b.batch
 	}
 	// The clock read is the last thing before the batch's first op.
@@ -213,6 +223,10 @@ func (b *B) startBatch() {
 func (b *B) endBatch(now time.Time) bool {
 	b.loop.i, b.loop.n = 0, 0
 	ns := float64(now.Sub(b.start).Nanoseconds()) / float64(b.batch)
+	if b.external {
+		ns = float64(b.extSum.Nanoseconds()) / float64(b.batch)
+		b.extSum = 0
+	}
 	b.samples = append(b.samples, results.Sample{Iters: b.batch, NsPerOp: ns})
 	b.values = append(b.values, ns)
 	if stop := b.shouldStop(now); stop != "" {
@@ -288,6 +302,31 @@ func (b *B) Observe(ph results.Phase, d time.Duration) {
 	}
 	_ = h.RecordValue(max(1, d.Nanoseconds()))
 	b.distSum[ph] += float64(d.Nanoseconds())
+}
+
+// ReportOpTime gives the duration of the op just done as the workload
+// measured it (a Node driver's process.hrtime, say), for ops timed in
+// another process where this process's clock would add the cost of hearing
+// about them. Once called, it must be called once for every op, before the
+// next Loop; samples and per-op percentiles are then built from these
+// durations alone.
+func (b *B) ReportOpTime(d time.Duration) {
+	if !b.external {
+		b.external = true
+		b.loop.i, b.loop.n = 0, 0 // every op through the slow path from now on
+		if b.phase == phaseSample {
+			b.startBatch() // the batch so far was timed by our clock: restart it
+		}
+	}
+	if b.phase != phaseSample {
+		return
+	}
+	if b.hist == nil {
+		b.hist = newHist()
+	}
+	b.perOp = true
+	_ = b.hist.RecordValue(max(1, d.Nanoseconds()))
+	b.extSum += d
 }
 
 // Timing reports whether the current operation is in a timed sample (not warmup).
