@@ -283,7 +283,7 @@ func (b *B) shouldStop(now time.Time) string {
 	return ""
 }
 
-func newHist() *hdrhistogram.Histogram { return hdrhistogram.New(1, 100e9, 3) }
+func newHist() *hdrhistogram.Histogram { return results.NewHist() }
 
 // Observe records one per-op duration of a phase (a spawn's first byte,
 // say). Outside the timed samples it is ignored.

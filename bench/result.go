@@ -3,7 +3,6 @@ package bench
 import (
 	"fmt"
 
-	"github.com/HdrHistogram/hdrhistogram-go"
 	"github.com/ipcbench/ipcbench/internal/sys"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -61,11 +60,12 @@ func (b *B) summarize(res *results.Benchmark) {
 		res.Summary.P90 = float64(b.hist.ValueAtQuantile(90))
 		res.Summary.P99 = float64(b.hist.ValueAtQuantile(99))
 		res.Summary.P999 = float64(b.hist.ValueAtQuantile(99.9))
+		res.Summary.Hist = results.EncodeHist(b.hist)
 	}
 	if len(b.dists) > 0 {
 		res.Distributions = map[results.Phase]results.Summary{}
 		for ph, h := range b.dists {
-			d := histSummary(h)
+			d := results.HistSummary(h)
 			d.Sum = b.distSum[ph] // exact sum (single loop only; parallel: 0)
 			res.Distributions[ph] = d
 		}
@@ -148,21 +148,5 @@ func (b *B) qualityWarnings(res *results.Benchmark) {
 	}
 	if b.stopReason == "interrupted" {
 		res.Warn(results.WarnInterrupted, "interrupted before the adaptive stop")
-	}
-}
-
-// histSummary summarises a per-op histogram (all figures per op).
-func histSummary(h *hdrhistogram.Histogram) results.Summary {
-	return results.Summary{
-		N:      int(h.TotalCount()),
-		Mean:   h.Mean(),
-		Median: float64(h.ValueAtQuantile(50)),
-		Stddev: h.StdDev(),
-		Min:    float64(h.Min()),
-		Max:    float64(h.Max()),
-		P50:    float64(h.ValueAtQuantile(50)),
-		P90:    float64(h.ValueAtQuantile(90)),
-		P99:    float64(h.ValueAtQuantile(99)),
-		P999:   float64(h.ValueAtQuantile(99.9)),
 	}
 }

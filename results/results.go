@@ -157,6 +157,12 @@ type Summary struct {
 	// Sum is the total of a phase distribution's values (ns), exact where
 	// known; the phase profile is built from it. 0 when not recorded.
 	Sum float64 `json:"sum,omitempty"`
+	// Hist is the per-op histogram behind the percentiles, where each op
+	// was timed on its own: HdrHistogram's compressed V2 encoding in
+	// base64 (as hdrhistogram-go's Encode writes it; values in ns, 3
+	// significant figures), so that runs and visits can be merged and
+	// percentile spectra drawn later. Empty for percentiles of batch means.
+	Hist string `json:"hist,omitempty"`
 }
 
 // Failed reports whether the benchmark failed.

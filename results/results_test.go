@@ -194,3 +194,24 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+func TestHistRoundTrip(t *testing.T) {
+	h := NewHist()
+	for v := int64(1000); v < 2000; v++ {
+		_ = h.RecordValue(v)
+	}
+	s := HistSummary(h)
+	if s.N != 1000 || s.Hist == "" || s.P50 < 1490 || s.P50 > 1510 {
+		t.Fatalf("summary %+v", s)
+	}
+	back, err := DecodeHist(s.Hist)
+	if err != nil || back.TotalCount() != 1000 || back.ValueAtQuantile(99) != h.ValueAtQuantile(99) {
+		t.Fatalf("decoded %v, %v", back, err)
+	}
+	if _, err := DecodeHist("not base64!"); err == nil {
+		t.Fatal("garbage accepted")
+	}
+	if h, err := DecodeHist(""); h != nil || err != nil {
+		t.Fatal("empty")
+	}
+}
