@@ -77,6 +77,13 @@ type Config struct {
 	TimerOverhead time.Duration
 	// LoadWarnShare: warn when others used more than this share of the allowed CPUs (default 0.10).
 	LoadWarnShare float64
+	// Visit makes Run one visit of a run measured in rounds (see Rounds):
+	// it samples for Budget (at least one sample) with no adaptive stop,
+	// and leaves judging the figure to the merge of all visits.
+	Visit bool
+	// Estimate is the cost of one op known from an earlier visit; with it
+	// the warmup only re-warms (Warmup may then be short, even zero).
+	Estimate time.Duration
 	// Labels are added to the pprof labels of everything measured.
 	Labels map[string]string
 	// Hooks run around the timed region (profilers).
@@ -108,7 +115,7 @@ func (c Config) Defaults() Config {
 	if c.Budget <= 0 {
 		c.Budget = 2 * time.Second
 	}
-	if c.Warmup <= 0 {
+	if c.Warmup < 0 || (c.Warmup == 0 && c.Estimate <= 0) {
 		c.Warmup = min(c.Budget/10, 200*time.Millisecond)
 	}
 	if c.SampleTime <= 0 {

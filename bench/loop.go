@@ -137,6 +137,12 @@ func (b *B) Loop() bool { return b.loop.Next() }
 func (b *B) loopSlow() bool {
 	switch b.phase {
 	case phaseSetup:
+		if b.cfg.Warmup == 0 && b.cfg.Estimate > 0 {
+			// A later visit of a long op: its cost is known and one op is
+			// warm-up enough; sampling starts with this first op.
+			b.beginSampling(float64(b.cfg.Estimate.Nanoseconds()))
+			return true
+		}
 		b.phase = phaseWarmup
 		b.warmStart = time.Now()
 		return true
@@ -187,6 +193,9 @@ func (b *B) estimate(warm time.Duration) float64 {
 	est := float64(warm.Nanoseconds()) / float64(b.warmOps)
 	if n := b.warmOps - b.warmMidOp; b.warmMidOp > 0 && n >= 2 {
 		est = float64((warm - b.warmMid).Nanoseconds()) / float64(n)
+	} else if b.cfg.Estimate > 0 {
+		// A short re-warm saw too few ops to say: keep the earlier visits'.
+		est = float64(b.cfg.Estimate.Nanoseconds())
 	}
 	return est
 }
@@ -262,12 +271,20 @@ func (b *B) shouldStop(now time.Time) string {
 	if n >= b.cfg.MaxSamples {
 		return "max-samples"
 	}
+	if b.cfg.Visit {
+		// A visit samples for its budget, no more and no less (at least
+		// one sample, however long an op); the merge of visits judges.
+		if now.Sub(b.sampleStart) >= b.cfg.Budget && n >= b.cfg.MinSamples {
+			return "budget"
+		}
+		return ""
+	}
 	if n < b.cfg.MinSamples {
 		// The budget does not cut below the minimum, but a runaway (10× the
 		// budget, or 3× what the minimum should take) does, so one very slow
 		// op cannot hang the run.
 		if now.Sub(b.sampleStart) > max(10*b.cfg.Budget, 3*time.Duration(b.cfg.MinSamples)*b.cfg.SampleTime) {
-			return "budget"
+			return "bound"
 		}
 		return ""
 	}

@@ -39,7 +39,13 @@ func (w *worker) next() bool {
 	if p.perOp.Load() && p.phase.Load() == int32(phaseSample) {
 		now := time.Now()
 		if !w.last.IsZero() {
-			_ = w.hist.RecordValue(max(1, now.Sub(w.last).Nanoseconds()))
+			d := now.Sub(w.last)
+			_ = w.hist.RecordValue(max(1, d.Nanoseconds()))
+			if p.opSamples.Load() {
+				p.mu.Lock()
+				p.ended = append(p.ended, d)
+				p.mu.Unlock()
+			}
 		}
 		w.last = now
 	} else {
@@ -69,6 +75,10 @@ type parallel struct {
 	stop    atomic.Bool
 	phase   atomic.Int32
 	perOp   atomic.Bool
+	// opSamples: ops are long, each one ended is a sample (see sampleOps).
+	opSamples atomic.Bool
+	mu        sync.Mutex
+	ended     []time.Duration // op durations not yet made samples
 }
 
 // RunParallel runs body on n loops at once, each on its own goroutine;
@@ -166,11 +176,26 @@ func (b *B) sampleParallel(done <-chan struct{}) error {
 	b.perOp = est >= float64(b.cfg.PerOpThreshold.Nanoseconds())
 	b.batch = max(1, b.warmOps/nw) // for the timer-overhead share: ops per worker per sample, roughly
 	p.perOp.Store(b.perOp)
+	// Long ops: a window would hold a small whole number of them, and
+	// window ÷ ops is quantized (67 ms ÷ 6, 80.5 ms ÷ 5: a false ±0.0% CI).
+	// Past 500 µs per op (under 20 ops per worker per 10 ms window), each
+	// op ended is a sample of its own instead, a real measurement.
+	opSamples := b.perOp && est*20 > float64(b.cfg.SampleTime.Nanoseconds())
+	p.opSamples.Store(opSamples)
 	b.phase = phaseSample
 	p.phase.Store(int32(phaseSample))
 	b.beginTimedRegion()
-	// A window must hold completed ops of every worker, or a long op (a
-	// 1 GiB output) would read as one op per window: at least twice one
+	if opSamples {
+		return b.sampleOps(done, est)
+	}
+	return b.sampleWindows(done, est)
+}
+
+// sampleWindows: a sample is the wall time between two readings of the
+// workers' op counters divided by the ops completed in between.
+func (b *B) sampleWindows(done <-chan struct{}, est float64) error {
+	nw := int64(len(b.par.workers))
+	// A window must hold completed ops of every worker: at least twice one
 	// worker's op, and extended until about one op per worker completed.
 	window := max(b.cfg.SampleTime, time.Duration(2*est))
 	prevT, prevO := time.Now(), b.totalOps()
@@ -188,16 +213,49 @@ func (b *B) sampleParallel(done <-chan struct{}) error {
 			b.values = append(b.values, ns)
 		}
 		prevT, prevO = now, ops
-		stop := b.shouldStop(now)
-		if !alive && stop == "" {
-			stop = "worker ended"
-		}
-		if stop != "" {
-			b.endTimedRegion(now, stop)
-			p.phase.Store(int32(phaseDone))
+		if b.endSampling(now, alive) {
 			return nil
 		}
 	}
+}
+
+// sampleOps: every op a worker ended is a sample, its duration ÷ workers:
+// the aggregate time per op while all workers are busy, as a window would
+// measure it, without the window's quantization.
+func (b *B) sampleOps(done <-chan struct{}, est float64) error {
+	p := b.par
+	nw := float64(len(p.workers))
+	b.sampleStart = time.Now()
+	wait := max(b.cfg.SampleTime, time.Duration(est/2))
+	for {
+		alive := sleepOrDone(wait, done, b.ctx.Done())
+		p.mu.Lock()
+		ended := p.ended
+		p.ended = nil
+		p.mu.Unlock()
+		for _, d := range ended {
+			ns := float64(d.Nanoseconds()) / nw
+			b.samples = append(b.samples, results.Sample{Iters: 1, NsPerOp: ns})
+			b.values = append(b.values, ns)
+		}
+		if b.endSampling(time.Now(), alive) {
+			return nil
+		}
+	}
+}
+
+// endSampling applies the stop rule after a sample; true when sampling is over.
+func (b *B) endSampling(now time.Time, alive bool) bool {
+	stop := b.shouldStop(now)
+	if !alive && stop == "" {
+		stop = "worker ended"
+	}
+	if stop == "" {
+		return false
+	}
+	b.endTimedRegion(now, stop)
+	b.par.phase.Store(int32(phaseDone))
+	return true
 }
 
 // warmupParallel lets the workers run untimed for the warmup and returns

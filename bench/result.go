@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/ipcbench/ipcbench/internal/sys"
 	"github.com/ipcbench/ipcbench/results"
@@ -141,10 +142,17 @@ func (b *B) qualityWarnings(res *results.Benchmark) {
 	if steal > 0.05 {
 		res.Warn(results.WarnSteal, fmt.Sprintf("hypervisor steal: %.0f%% of CPU time was taken by the host", 100*steal))
 	}
-	if len(b.samples) < 6 {
+	switch {
+	case b.cfg.Visit:
+		// One visit of several: the merge judges the figure.
+	case len(b.samples) < 6:
 		res.Warn(results.WarnFewSamples, fmt.Sprintf("only %d samples: no confidence interval (needs 6)", len(b.samples)))
-	} else if w := res.Summary.CIWidth(); w > b.cfg.TargetCIWidth && b.stopReason == "budget" {
-		res.Warn(results.WarnNoisy, fmt.Sprintf("noisy: median's 95%% CI is ±%.1f%% (target ±%.1f%%) when the %s budget ran out", 50*w, 50*b.cfg.TargetCIWidth, b.cfg.Budget))
+	case b.stopReason == "bound":
+		res.Warn(results.WarnBound, fmt.Sprintf("a safety bound ended sampling after %s (10× the %s budget) with %d samples, below --min-samples %d", b.sampleEnd.Sub(b.sampleStart).Round(time.Millisecond), b.cfg.Budget, len(b.samples), b.cfg.MinSamples))
+	default:
+		if w := res.Summary.CIWidth(); w > b.cfg.TargetCIWidth && b.stopReason == "budget" {
+			res.Warn(results.WarnNoisy, fmt.Sprintf("noisy: median's 95%% CI is ±%.1f%% (target ±%.1f%%) when the %s budget ran out", 50*w, 50*b.cfg.TargetCIWidth, b.cfg.Budget))
+		}
 	}
 	if b.stopReason == "interrupted" {
 		res.Warn(results.WarnInterrupted, "interrupted before the adaptive stop")

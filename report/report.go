@@ -15,6 +15,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/ipcbench/ipcbench/results"
 	"github.com/olekukonko/tablewriter"
@@ -60,16 +61,30 @@ func JSON(w io.Writer, s *results.Set) error { return results.Encode(w, s) }
 func Bench(w io.Writer, s *results.Set) error { return results.WriteBench(w, s) }
 
 // Text writes an aligned table with humanised units, then notes.
-func Text(w io.Writer, s *results.Set) error { return table(w, s, false) }
+func Text(w io.Writer, s *results.Set) error { return table(w, w, s, false) }
 
 // Markdown writes the same table as GitHub markdown.
-func Markdown(w io.Writer, s *results.Set) error { return table(w, s, true) }
+func Markdown(w io.Writer, s *results.Set) error { return table(w, w, s, true) }
+
+// TablesAndNotes renders a text or markdown format with its tables on w
+// and its notes (skipped and failed benchmarks, warnings, wrapped) on
+// notes: `run` puts the data on stdout and the caveats on stderr. ok is
+// false for other formats, which carry their warnings in the data.
+func TablesAndNotes(format string, w, notes io.Writer, s *results.Set) (ok bool, err error) {
+	switch format {
+	case "text":
+		return true, table(w, notes, s, false)
+	case "markdown":
+		return true, table(w, notes, s, true)
+	}
+	return false, nil
+}
 
 var columns = []string{"benchmark", "n", "median", "95% CI", "p50", "p90", "p99", "p99.9", "ops/s", "MB/s", "cpu/op", "csw/op", "rss"}
 
-const legend = "n: samples (batches of ops; for indented phases, ops); at cores=N>1 the median is aggregate time per op of all N (its inverse the total throughput) and percentiles are each worker's own op latency; median: of batch means, with its 95% CI; p50..p99.9: per-op where marked *, else of batch means; cpu/op: user+sys of parent and children; csw/op: context switches (voluntary+involuntary); rss: the parent's peak RSS in the timed region (children's in the JSON)"
+const legend = "n: samples (batches of ops; for indented phases, ops); median: the median of the rounds' medians of batch means (each benchmark is visited in several rounds, in a shuffled order), and its 95% CI across the rounds, so that it holds the drift a rerun would see; at cores=N>1 the median is aggregate time per op of all N (its inverse the total throughput) and percentiles are each worker's own op latency; p50..p99.9: per-op where marked *, else of batch means; cpu/op: user+sys of parent and children; csw/op: context switches (voluntary+involuntary); rss: the parent's peak RSS in the timed region (children's in the JSON)"
 
-func table(w io.Writer, s *results.Set, md bool) error {
+func table(w, nw io.Writer, s *results.Set, md bool) error {
 	header(w, s, md)
 	opts := tableOptions(md)
 	notes, err := mainTable(w, s, opts)
@@ -82,23 +97,48 @@ func table(w io.Writer, s *results.Set, md bool) error {
 	if err := scaling(w, s, opts); err != nil {
 		return err
 	}
+	fmt.Fprintln(w)
+	if md {
+		fmt.Fprintln(w, "_"+legend+"_")
+	} else {
+		fmt.Fprintln(w, wrap(legend, "", noteWidth))
+	}
 	if len(notes) > 0 {
-		fmt.Fprintln(w)
+		fmt.Fprintln(nw)
 		for _, n := range notes {
 			if md {
-				fmt.Fprintf(w, "- %s\n", n)
+				fmt.Fprintln(nw, "- "+n)
 			} else {
-				fmt.Fprintln(w, n)
+				fmt.Fprintln(nw, wrap(n, "    ", noteWidth))
 			}
 		}
 	}
-	fmt.Fprintln(w)
-	if md {
-		fmt.Fprintf(w, "_%s_\n", legend)
-	} else {
-		fmt.Fprintln(w, legend)
-	}
 	return nil
+}
+
+// noteWidth is where notes are wrapped.
+const noteWidth = 100
+
+// wrap breaks text into lines of at most width columns at spaces, the
+// lines after the first indented.
+func wrap(text, indent string, width int) string {
+	var b strings.Builder
+	col := 0
+	for i, word := range strings.Fields(text) {
+		wl := utf8.RuneCountInString(word)
+		if i > 0 {
+			if col+1+wl > width {
+				b.WriteString("\n" + indent)
+				col = utf8.RuneCountInString(indent)
+			} else {
+				b.WriteByte(' ')
+				col++
+			}
+		}
+		b.WriteString(word)
+		col += wl
+	}
+	return b.String()
 }
 
 // header is the run's one-line identity.
@@ -148,10 +188,10 @@ func mainTable(w io.Writer, s *results.Set, opts []tablewriter.Option) ([]string
 			notes = append(notes, fmt.Sprintf("skipped %s: %s", b.Name, b.Skipped))
 			continue
 		case b.Error != "" && len(b.Samples) == 0:
-			notes = append(notes, fmt.Sprintf("FAILED  %s: %s", b.Name, b.Error))
+			notes = append(notes, fmt.Sprintf("FAILED %s: %s", b.Name, b.Error))
 			continue
 		case b.Error != "":
-			notes = append(notes, fmt.Sprintf("FAILED  %s (partial figures shown): %s", b.Name, b.Error))
+			notes = append(notes, fmt.Sprintf("FAILED %s (partial figures shown): %s", b.Name, b.Error))
 		}
 		if err := t.Append(anySlice(row(b))...); err != nil {
 			return nil, fmt.Errorf("report: table: %w", err)
@@ -182,13 +222,24 @@ func mainTable(w io.Writer, s *results.Set, opts []tablewriter.Option) ([]string
 			notes = append(notes, fmt.Sprintf("warning %s: %s", names[0], g))
 			continue
 		}
-		var ns []string
-		for _, n := range names {
-			ns = append(ns, string(n))
-		}
-		notes = append(notes, fmt.Sprintf("warning (%d benchmarks) %s: %s", len(names), g, strings.Join(ns, ", ")))
+		notes = append(notes, fmt.Sprintf("warning (%d benchmarks) %s: %s", len(names), g, nameList(names, 4)))
 	}
 	return notes, nil
+}
+
+// nameList lists at most n names, then how many more there are: a
+// warning shared by 200 benchmarks must not become one 15,000-character
+// line (the JSON keeps every one).
+func nameList(names []results.Name, n int) string {
+	var ns []string
+	for _, x := range names[:min(n, len(names))] {
+		ns = append(ns, string(x))
+	}
+	out := strings.Join(ns, ", ")
+	if len(names) > n {
+		out += fmt.Sprintf(" and %d more (all in the JSON)", len(names)-n)
+	}
+	return out
 }
 
 // warningGroup returns the common text of warnings that recur across
@@ -196,7 +247,7 @@ func mainTable(w io.Writer, s *results.Set, opts []tablewriter.Option) ([]string
 func warningGroup(wn results.Warning) string {
 	switch wn.Kind {
 	case results.WarnNoisy:
-		return "noisy: the median's 95% CI was wider than the target when the budget ran out (widths in the 95% CI column); a larger --budget or a quieter machine narrows it"
+		return "noisy: the median's 95% CI is wide (widths in the 95% CI column): differences of that size between figures are not resolved; a longer --time or a quieter machine narrows it"
 	case results.WarnPlacement:
 		return wn.Text
 	case results.WarnProfiling:

@@ -40,7 +40,7 @@ func TestTableShowsFailuresSkipsWarnings(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"FAILED  Spawn/mode=exec/cmd=false: exec", "skipped RoundTrip/transport=shm-spin", "warning Spawn/mode=spawn/cmd=true: noisy", "started", "p99.9"} {
+	for _, want := range []string{"FAILED Spawn/mode=exec/cmd=false: exec", "skipped RoundTrip/transport=shm-spin", "warning Spawn/mode=spawn/cmd=true: noisy", "started", "p99.9"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

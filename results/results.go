@@ -66,6 +66,15 @@ type Config struct {
 	Profiling      []string `json:"profiling,omitempty"`
 	TimerOverhead  float64  `json:"timer_overhead_ns"` // cost of one clock read pair, measured at start
 	PerOpThreshold float64  `json:"per_op_threshold_ns"`
+	// Rounds: every benchmark is visited at least MinRounds times in a
+	// shuffled order (Seed), at most MaxRounds; the run lasts about TimeNS.
+	MinRounds int    `json:"min_rounds,omitempty"`
+	MaxRounds int    `json:"max_rounds,omitempty"`
+	TimeNS    int64  `json:"time_ns,omitempty"`
+	Seed      uint64 `json:"seed,omitempty"`
+	Full      bool   `json:"full,omitempty"` // the whole cross product, not the representative matrix
+	// NoisyCIWidth: a figure whose CI is wider than this is warned as noisy.
+	NoisyCIWidth float64 `json:"noisy_ci_width,omitempty"`
 }
 
 // Env is the environment fingerprint stored with every run.
@@ -129,12 +138,22 @@ type Benchmark struct {
 	Iterations int64   `json:"iterations"`  // timed operations in all samples
 	WarmupOps  int64   `json:"warmup_ops"`
 	LoadShare  float64 `json:"foreign_load_share"` // CPU share used by others while it ran, 0..1
+	// Rounds is how many rounds visited this benchmark and took samples;
+	// with 2 or more, the median is the median of the rounds' medians and
+	// its CI is taken across them (see Merge).
+	Rounds int `json:"rounds,omitempty"`
+	// Stop says why sampling ended: StopTarget, StopRounds, StopTime,
+	// StopBound, StopInterrupted, StopFailed.
+	Stop string `json:"stop,omitempty"`
 }
 
 // Sample is one timed batch.
 type Sample struct {
 	Iters   int64   `json:"iters"`
 	NsPerOp float64 `json:"ns_per_op"`
+	// Round is the round (1, 2, …) whose visit took this sample; 0 in a
+	// run measured in one visit.
+	Round int `json:"round,omitempty"`
 }
 
 // Summary describes a distribution of per-op values in the benchmark's unit.

@@ -214,7 +214,22 @@ const (
 	WarnInterrupted WarningKind = "interrupted"    // stopped before the adaptive stop
 	WarnMeasurement WarningKind = "measurement"    // a secondary figure could not be taken
 	WarnScenario    WarningKind = "scenario"       // a caveat of the workload itself
+	WarnBound       WarningKind = "bound"          // a safety bound or the time budget ended sampling early
 )
+
+// Why sampling of a benchmark ended (Benchmark.Stop).
+const (
+	StopTarget      = "target"      // the CI reached the target width
+	StopRounds      = "rounds"      // the most rounds allowed
+	StopTime        = "time"        // the run's time budget ran out
+	StopBound       = "bound"       // a safety bound (a runaway op)
+	StopInterrupted = "interrupted" // a signal
+	StopFailed      = "failed"      // the benchmark failed
+)
+
+// WeakKinds are the warnings that make a figure weak for decisions
+// (--strict fails a run that has them).
+var WeakKinds = []WarningKind{WarnNoisy, WarnBusy, WarnSteal, WarnFewSamples, WarnBound}
 
 // Warning is a caveat attached to a benchmark's figures.
 type Warning struct {

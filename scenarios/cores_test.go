@@ -17,7 +17,7 @@ func TestConcurrentPairsDeliverEveryMessage(t *testing.T) {
 	leakcheck.Check(t)
 	maps := shmMaps()
 	for _, kind := range []string{"RoundTrip", "Throughput"} {
-		list, err := buildPairs(kind, Options{Sizes: []int{64}, Cores: []int{2, 3}, Transports: []string{"pipe", "unix", "shm-futex", "channel"}, Placements: []string{results.SameCore, results.CrossCore}})
+		list, err := buildPairs(kind, Options{Sizes: []int{64}, Cores: []int{2, 3}, SweepAll: true, Transports: []string{"pipe", "unix", "shm-futex", "channel"}, Placements: []string{results.SameCore, results.CrossCore}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -75,11 +75,11 @@ func TestFailingPairFailsTheBenchmark(t *testing.T) {
 
 func TestConcurrentSpawnAndOutput(t *testing.T) {
 	leakcheck.Check(t)
-	spawns, err := buildSpawn(Options{Cores: []int{2}})
+	spawns, err := buildSpawn(Options{Cores: []int{2}, SweepAll: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	outs, err := buildOutput(Options{Cores: []int{2}, OutputSizes: []int64{100_000}, WriteSizes: []int{4096}})
+	outs, err := buildOutput(Options{Cores: []int{2}, SweepAll: true, OutputSizes: []int64{100_000}, WriteSizes: []int{4096}})
 	if err != nil {
 		t.Fatal(err)
 	}

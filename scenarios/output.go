@@ -53,7 +53,6 @@ type Output struct {
 	Argv      []string // a user command instead of ipcbench's writer
 	Label     string
 	skip      string
-	invalid   string
 	dieAfter  int64 // tests: the writer exits abruptly after this many bytes
 }
 
@@ -112,7 +111,11 @@ func buildOutput(opt Options) ([]bench.Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	return expandCores(list, coresOf(opt), func(o *Output, n int) { o.Cores = n }), nil
+	// Across cores: streaming (raw) 16 MiB, or the user's command streamed.
+	sweep := func(o *Output) bool {
+		return o.Collect == results.CollectStreamed && o.Mode == results.ModeRaw && (o.Argv != nil || o.Size == 16<<20)
+	}
+	return expandCores(list, coresOf(opt), opt.SweepAll, sweep, func(o *Output, n int) { o.Cores = n }), nil
 }
 
 func outputList(opt Options) ([]*Output, error) {
@@ -120,8 +123,6 @@ func outputList(opt Options) ([]*Output, error) {
 	if maxBuf == 0 {
 		maxBuf = DefaultMaxBuffer
 	}
-	type cm struct{ collect, mode string }
-	collects := []cm{{results.CollectBuffered, ""}, {results.CollectStreamed, results.ModeRaw}, {results.CollectStreamed, results.ModeGo}, {results.CollectLines, ""}}
 	var out []*Output
 	if opt.Cmd != "" {
 		argv, label, err := userCommand(opt.Cmd)
@@ -134,49 +135,22 @@ func outputList(opt Options) ([]*Output, error) {
 		} else if len(opt.OutputSizes) > 1 {
 			return nil, fmt.Errorf("--output-sizes with --cmd takes one size (the bytes the command writes), got %d", len(opt.OutputSizes))
 		}
-		for _, c := range collects {
+		for _, c := range collectModes {
 			out = append(out, &Output{Collect: c.collect, Mode: c.mode, Argv: argv, Label: label, Size: size, MaxBuffer: maxBuf})
 		}
 		return out, nil
 	}
-	type sw struct {
-		size  int64
-		write int
-	}
-	var combos []sw
-	if len(opt.OutputSizes) == 0 && len(opt.WriteSizes) == 0 {
-		// The default matrix: 64 KiB writes at every size, 100-byte lines at
-		// 1 MiB (at 64 MiB they would take 670k writes, seconds per sample).
-		sizes := []int64{1 << 20, 64 << 20}
-		if !opt.Quick {
-			sizes = append(sizes, 1<<30)
-		}
-		for _, s := range sizes {
-			combos = append(combos, sw{s, 64 << 10})
-		}
-		combos = append(combos, sw{1 << 20, lineLen})
-	} else {
-		sizes, writes := opt.OutputSizes, opt.WriteSizes
-		if len(sizes) == 0 {
-			sizes = []int64{1 << 20, 64 << 20}
-		}
-		if len(writes) == 0 {
-			writes = []int{64 << 10, lineLen}
-		}
-		for _, s := range sizes {
-			for _, w := range writes {
-				combos = append(combos, sw{s, w})
-			}
-		}
+	combos, err := outputCombos(opt)
+	if err != nil {
+		return nil, err
 	}
 	for _, c := range combos {
-		for _, cc := range collects {
-			col := cc.collect
-			o := &Output{Collect: col, Mode: cc.mode, Size: c.size, Write: c.write, Stderr: opt.Stderr, MaxBuffer: maxBuf}
-			switch {
-			case int64(c.write) > c.size:
-				o.invalid = fmt.Sprintf("write size %s is larger than the output size %s", units.FormatSize(int64(c.write)), units.FormatSize(c.size))
-			case col == results.CollectBuffered && c.size > maxBuf:
+		for _, cc := range collectModes {
+			if c.only != nil && *c.only != cc {
+				continue
+			}
+			o := &Output{Collect: cc.collect, Mode: cc.mode, Size: c.size, Write: c.write, Stderr: opt.Stderr, MaxBuffer: maxBuf}
+			if cc.collect == results.CollectBuffered && c.size > maxBuf {
 				o.skip = fmt.Sprintf("%s would exceed --max-buffer %s (buffering it all is what breaks; raise --max-buffer to measure it)", units.FormatSize(c.size), units.FormatSize(maxBuf))
 			}
 			out = append(out, o)
@@ -185,11 +159,69 @@ func outputList(opt Options) ([]*Output, error) {
 	return out, nil
 }
 
+// collectMode is a way to collect output (and its read path).
+type collectMode struct{ collect, mode string }
+
+var collectModes = []collectMode{{results.CollectBuffered, ""}, {results.CollectStreamed, results.ModeRaw}, {results.CollectStreamed, results.ModeGo}, {results.CollectLines, ""}}
+
+// outputCombo is one output size and write size, for every collect mode
+// or only one.
+type outputCombo struct {
+	size  int64
+	write int
+	only  *collectMode
+}
+
+// outputCombos is the output matrix: the user's sizes × write sizes, or
+// the default one. The default has 64 KiB writes at 64 KiB, 1 MiB, 16 MiB
+// and 64 MiB, so the crossover between buffering and streaming can be
+// placed; 100-byte lines at 1 MiB (at 64 MiB they would take 670k writes,
+// seconds per op); and 1 GiB once, streamed (raw), to show memory stays
+// flat however much comes. --quick stops at 16 MiB; --full has 1 GiB in
+// every mode.
+func outputCombos(opt Options) ([]outputCombo, error) {
+	if len(opt.OutputSizes) > 0 || len(opt.WriteSizes) > 0 {
+		sizes, writes := opt.OutputSizes, opt.WriteSizes
+		if len(sizes) == 0 {
+			sizes = []int64{1 << 20, 64 << 20}
+		}
+		if len(writes) == 0 {
+			writes = []int{64 << 10, lineLen}
+		}
+		var out []outputCombo
+		for _, s := range sizes {
+			for _, w := range writes {
+				if int64(w) > s {
+					if len(opt.WriteSizes) > 0 {
+						return nil, fmt.Errorf("--write-sizes %s is larger than the output size %s: the child cannot write more than it outputs (give write sizes up to the smallest output size)", units.FormatSize(int64(w)), units.FormatSize(s))
+					}
+					w = int(s) // a default write size above a small output: one write
+				}
+				out = append(out, outputCombo{size: s, write: w})
+			}
+		}
+		return out, nil
+	}
+	sizes := []int64{64 << 10, 1 << 20, 16 << 20, 64 << 20}
+	if opt.Quick {
+		sizes = sizes[:3]
+	}
+	var out []outputCombo
+	for _, s := range sizes {
+		out = append(out, outputCombo{size: s, write: 64 << 10})
+	}
+	out = append(out, outputCombo{size: 1 << 20, write: lineLen})
+	switch {
+	case opt.Full:
+		out = append(out, outputCombo{size: 1 << 30, write: 64 << 10})
+	case !opt.Quick:
+		out = append(out, outputCombo{size: 1 << 30, write: 64 << 10, only: &collectModes[1]})
+	}
+	return out, nil
+}
+
 // Run implements bench.Scenario.
 func (o *Output) Run(ctx context.Context, b *bench.B) error {
-	if o.invalid != "" {
-		return errors.New(o.invalid)
-	}
 	if o.Size > 0 {
 		b.SetBytes(o.Size)
 	}

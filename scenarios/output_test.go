@@ -26,8 +26,6 @@ type resultView struct {
 	dists        int
 }
 
-var collectModes = [][2]string{{"buffered", ""}, {"streamed", "raw"}, {"streamed", "go"}, {"lines", ""}}
-
 func TestOutputBytesInEqualsBytesOut(t *testing.T) {
 	leakcheck.Check(t)
 	// Sizes and write sizes that do and do not divide each other or the
@@ -39,7 +37,7 @@ func TestOutputBytesInEqualsBytesOut(t *testing.T) {
 	for _, c := range cases {
 		for _, cm := range collectModes {
 			for _, stderr := range []bool{false, true} {
-				o := &Output{Collect: cm[0], Mode: cm[1], Size: c.size, Write: c.write, Stderr: stderr, MaxBuffer: DefaultMaxBuffer}
+				o := &Output{Collect: cm.collect, Mode: cm.mode, Size: c.size, Write: c.write, Stderr: stderr, MaxBuffer: DefaultMaxBuffer}
 				t.Run(string(o.Name()), func(t *testing.T) {
 					r := runOne(t, o)
 					if r.err != "" {
@@ -91,7 +89,7 @@ func TestOutputMaxBufferExceeded(t *testing.T) {
 func TestOutputChildDiesMidStream(t *testing.T) {
 	leakcheck.Check(t)
 	for _, cm := range collectModes {
-		o := &Output{Collect: cm[0], Mode: cm[1], Size: 1 << 20, Write: 4096, MaxBuffer: DefaultMaxBuffer, dieAfter: 100_000}
+		o := &Output{Collect: cm.collect, Mode: cm.mode, Size: 1 << 20, Write: 4096, MaxBuffer: DefaultMaxBuffer, dieAfter: 100_000}
 		r := runOne(t, o)
 		if !strings.Contains(r.err, "exit status 4") {
 			t.Fatalf("%s: error %q should say the child died", o.Name(), r.err)
@@ -126,12 +124,37 @@ func TestOutputUserCommand(t *testing.T) {
 }
 
 func TestOutputInvalidWriteSize(t *testing.T) {
-	list, err := buildOutput(Options{OutputSizes: []int64{1000}, WriteSizes: []int{4096}})
+	_, err := buildOutput(Options{OutputSizes: []int64{1000}, WriteSizes: []int{4096}})
+	if err == nil || !strings.Contains(err.Error(), "--write-sizes 4KiB is larger than the output size 1000B") {
+		t.Fatalf("write > size must be refused before running: %v", err)
+	}
+	// A default write size above a small output is one write.
+	list, err := buildOutput(Options{OutputSizes: []int64{1000}})
+	if err != nil || list[0].(*Output).Write != 1000 {
+		t.Fatalf("%v %v", list, err)
+	}
+}
+
+func TestDefaultMatrix(t *testing.T) {
+	list, err := buildOutput(Options{Cores: []int{1, 2}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := runOne(t, list[1])
-	if !strings.Contains(r.err, "larger than the output size") {
-		t.Fatalf("write > size: %q", r.err)
+	gib, sizes := 0, map[string]bool{}
+	for _, s := range list {
+		o := s.(*Output)
+		sizes[o.Name().Param(results.KeySize)] = true
+		if o.Size == 1<<30 {
+			gib++
+			if o.Collect != results.CollectStreamed || o.Mode != results.ModeRaw {
+				t.Errorf("1 GiB is measured once, streamed raw: %s", o.Name())
+			}
+		}
+		if o.Cores == 2 && (o.Collect != results.CollectStreamed || o.Size != 16<<20) {
+			t.Errorf("only streamed output sweeps the cores: %s", o.Name())
+		}
+	}
+	if gib != 1 || len(sizes) != 5 {
+		t.Fatalf("%d 1GiB benchmarks, sizes %v: want the crossover sizes and 1 GiB once", gib, sizes)
 	}
 }

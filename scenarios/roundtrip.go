@@ -90,8 +90,29 @@ func (p *Pair) ExtraParams() map[string]string {
 	return m
 }
 
-// defaultSizes are the message sizes measured unless --sizes says otherwise.
-var defaultSizes = []int{64, 4096, 65536}
+// defaultSizes are the message sizes measured unless --sizes says
+// otherwise: a small and a large one (--full adds 4 KiB).
+var (
+	defaultSizes = []int{64, 65536}
+	fullSizes    = []int{64, 4096, 65536}
+)
+
+// sweepPair: round trips across cores, same-core (each pair on a CPU of
+// its own: the one placement where N pairs on N CPUs are meaningful), for
+// the kernel's cheapest path (pipe, raw), an idiomatic Go socket (unix,
+// go) and shared memory that sleeps (shm-futex), at the small size.
+func sweepPair(p *Pair) bool {
+	if p.Kind != results.ScenarioRoundTrip || p.Placement != results.SameCore || p.Size != defaultSizes[0] {
+		return false
+	}
+	switch {
+	case p.Transport.Name == "pipe" && p.Mode == transports.Raw,
+		p.Transport.Name == "unix" && p.Mode == transports.Go,
+		p.Transport.Name == "shm-futex":
+		return true
+	}
+	return false
+}
 
 func buildRoundTrip(o Options) ([]bench.Scenario, error) {
 	return buildPairs(results.ScenarioRoundTrip, o)
@@ -103,7 +124,11 @@ func buildThroughput(o Options) ([]bench.Scenario, error) {
 
 func buildPairs(kind string, o Options) ([]bench.Scenario, error) {
 	sizes := o.Sizes
-	if len(sizes) == 0 {
+	switch {
+	case len(sizes) > 0:
+	case o.Full:
+		sizes = fullSizes
+	default:
 		sizes = defaultSizes
 	}
 	for _, s := range sizes {
@@ -136,6 +161,9 @@ func buildPairs(kind string, o Options) ([]bench.Scenario, error) {
 				for _, pl := range placements {
 					for _, n := range coresOf(o) {
 						p := &Pair{Kind: kind, Transport: info, Mode: mode, Size: size, Placement: pl, Cores: n}
+						if n > 1 && !o.SweepAll && !sweepPair(p) {
+							continue
+						}
 						p.place(topo)
 						out = append(out, p)
 					}

@@ -20,9 +20,18 @@ import (
 )
 
 // Options are the user's choices that shape which benchmarks a group builds.
-// The zero value means the defaults.
+// The zero value means the defaults: a representative matrix (every
+// transport, mode and placement at a small and a large message; output
+// sizes that place the buffering/streaming crossover; the core-count sweep
+// on a few benchmarks), not the whole cross product.
 type Options struct {
 	Quick bool
+	// Full builds the whole cross product (all sizes, every output mode at
+	// 1 GiB, every benchmark at every core count).
+	Full bool
+	// SweepAll puts every benchmark at every core count (Full, or --cores
+	// given explicitly); otherwise only the sweep subset (see sweeps).
+	SweepAll bool
 	// Cmd is a user command (shell words) for spawn and output, as hyperfine takes one.
 	Cmd string
 	// Sizes are message sizes for round trip / throughput (default 64, 4096, 65536).
@@ -101,11 +110,17 @@ func coresOf(o Options) []int {
 	return o.Cores
 }
 
-// expandCores copies each scenario once per concurrency level.
-func expandCores[T any](list []*T, cores []int, set func(*T, int)) []bench.Scenario {
+// expandCores copies each scenario once per concurrency level: at 1
+// always, above 1 for every scenario when sweepAll, else for those sweep
+// picks (a representative subset: the run's length must not grow with the
+// cross product times the core counts).
+func expandCores[T any](list []*T, cores []int, sweepAll bool, sweep func(*T) bool, set func(*T, int)) []bench.Scenario {
 	var out []bench.Scenario
 	for _, s := range list {
 		for _, n := range cores {
+			if n > 1 && !sweepAll && !sweep(s) {
+				continue
+			}
 			c := *s
 			set(&c, n)
 			out = append(out, any(&c).(bench.Scenario))

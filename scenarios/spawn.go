@@ -66,7 +66,11 @@ func buildSpawn(o Options) ([]bench.Scenario, error) {
 	if err != nil {
 		return nil, err
 	}
-	return expandCores(list, coresOf(o), func(s *Spawn, n int) { s.Cores = n }), nil
+	// Across cores: spawning argv directly, and forking a worker.
+	sweep := func(s *Spawn) bool {
+		return s.Mode == results.SpawnFork || (s.Mode == results.SpawnSpawn && s.Label == "true") || (s.Mode == results.SpawnSpawn && o.Cmd != "")
+	}
+	return expandCores(list, coresOf(o), o.SweepAll, sweep, func(s *Spawn, n int) { s.Cores = n }), nil
 }
 
 func spawnList(o Options) ([]*Spawn, error) {

@@ -20,6 +20,7 @@ const (
 	exitOK        = 0
 	exitFailed    = 1 // a benchmark failed (the rest ran and were saved), or a run error
 	exitUsage     = 2 // bad flags or arguments
+	exitWeak      = 3 // --strict: a figure is weak (noisy, busy machine, steal, too few samples)
 	exitInterrupt = 130
 )
 
@@ -47,6 +48,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitInterrupt
 	case errors.Is(err, errBenchFailed):
 		return exitFailed
+	case errors.Is(err, errWeak):
+		return exitWeak
 	}
 	fmt.Fprintln(stderr, "ipcbench: "+err.Error())
 	var ue usageError
@@ -76,7 +79,7 @@ func newRoot(stdout, stderr io.Writer, args []string) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(stdout, stderr, args), newListCmd(stdout), newReportCmd(stdout), newVersionCmd(stdout))
+	root.AddCommand(newRunCmd(stdout, stderr, args), newListCmd(stdout, stderr), newReportCmd(stdout), newVersionCmd(stdout))
 	return root
 }
 

@@ -29,7 +29,7 @@ func addMatrixFlags(c *cobra.Command, f *runFlags) {
 
 // matrixOptions validates the matrix flags into scenario options.
 func matrixOptions(f *runFlags) (scenarios.Options, error) {
-	o := scenarios.Options{Quick: f.quick, Cmd: f.cmd, Stderr: f.stderr}
+	o := scenarios.Options{Quick: f.quick, Full: f.full, SweepAll: f.full || f.cores != "", Cmd: f.cmd, Stderr: f.stderr}
 	var err error
 	if o.CPUs, err = cpusFlag(f.cpus); err != nil {
 		return o, err

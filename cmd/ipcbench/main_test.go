@@ -125,8 +125,11 @@ func TestFailingCommandFailsItsBenchmarkOnly(t *testing.T) {
 	if code != exitFailed {
 		t.Fatalf("exit %d, want 1: %s", code, errs)
 	}
-	if !strings.Contains(out, "FAILED") || !strings.Contains(out, "exit status 1") {
-		t.Fatalf("table does not show the failure with its reason:\n%s", out)
+	if !strings.Contains(errs, "FAILED") || !strings.Contains(errs, "exit status 1") || strings.Contains(out, "FAILED") {
+		t.Fatalf("the failure and its reason belong on stderr:\nstdout:\n%s\nstderr:\n%s", out, errs)
+	}
+	if !strings.Contains(errs, "benchmarks in") || strings.Count(errs, "FAILED") != 3 || !strings.Contains(errs, " 3 failed") {
+		t.Fatalf("no summary line on stderr:\n%s", errs)
 	}
 	runs, _ := os.ReadDir(dir)
 	s, err := results.Load(filepath.Join(dir, runs[0].Name()))

@@ -22,8 +22,8 @@ func TestProfilesWrittenLabelledAndMerged(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if !strings.Contains(out, "figures taken under profiling") {
-		t.Error("the table must warn that profiled figures are not comparable")
+	if !strings.Contains(errs, "figures taken under profiling") || !strings.Contains(out, "Spawn/mode=fork") {
+		t.Errorf("the run must warn (on stderr) that profiled figures are not comparable:\n%s\n%s", out, errs)
 	}
 	runs, _ := os.ReadDir(dir)
 	runDir := filepath.Join(dir, runs[0].Name())

@@ -5,8 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -45,6 +47,11 @@ type runFlags struct {
 	minSamples int
 	targetCI   float64
 	profile    string
+	time       string
+	rounds     int
+	full       bool
+	strict     bool
+	seed       uint64
 	args       []string // as typed, for the record
 }
 
@@ -55,11 +62,16 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.BoolVar(&f.noSave, "no-save", false, "do not save the run")
 	fl.BoolVar(&f.quick, "quick", false, "short budgets and fewer sizes (a smoke run, not for decisions)")
 	fl.StringVar(&f.filter, "filter", "", "only benchmarks whose name matches this regular expression")
-	fl.StringVar(&f.budget, "budget", "", "sampling time budget per benchmark, e.g. 500ms or 3s (default 2s, --quick 300ms)")
+	fl.StringVar(&f.time, "time", "", "time budget of the whole run, shared by its benchmarks (default 3m, --quick 40s)")
+	fl.StringVar(&f.budget, "budget", "", "sampling time per benchmark over all its rounds, instead of --time (e.g. 1s)")
+	fl.IntVar(&f.rounds, "rounds", 0, "visits per benchmark, in shuffled rounds (default 6; 1: one visit with an adaptive stop)")
+	fl.BoolVar(&f.full, "full", false, "the whole cross product (all sizes, output modes and core counts) instead of the representative matrix")
+	fl.BoolVar(&f.strict, "strict", false, "exit 3 when a figure is weak (noisy, busy machine, steal, too few samples): for CI")
+	fl.Uint64Var(&f.seed, "seed", 0, "seed of the rounds' shuffled order (default: random, recorded in the run)")
 	fl.StringVar(&f.cpus, "cpus", "", "CPUs the benchmarks may use, e.g. 0-3 or 0,2 (default: all allowed)")
 	fl.StringVar(&f.cmd, "cmd", "", "your own command for spawn and output, e.g. 'gzip -c file' (as hyperfine takes one)")
-	fl.IntVar(&f.minSamples, "min-samples", 0, "samples before the adaptive stop may end (default 10, --quick 6)")
-	fl.Float64Var(&f.targetCI, "target-ci", 0, "stop when the median's 95% CI is within this relative width (default 0.02)")
+	fl.IntVar(&f.minSamples, "min-samples", 0, "samples a benchmark should have (default: the rounds; 1..10000; never beyond the time budget, a warning says so)")
+	fl.Float64Var(&f.targetCI, "target-ci", 0, "no more rounds once the median's 95% CI is within this relative width (default 0.05 = ±2.5%; --rounds 1: 0.02)")
 	addMatrixFlags(c, f)
 }
 
@@ -79,25 +91,28 @@ func newRunCmd(stdout, stderr io.Writer, all []string) *cobra.Command {
 	return c
 }
 
-func newListCmd(stdout io.Writer) *cobra.Command {
+func newListCmd(stdout, stderr io.Writer) *cobra.Command {
 	var f runFlags
 	c := &cobra.Command{
 		Use:   "list [all|" + strings.Join(scenarios.GroupNames(), "|") + "]...",
-		Short: "List the benchmarks a run would take (same flags as run)",
+		Short: "List the benchmarks a run would take, and how long (same flags as run)",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			p, err := buildPlan(args, &f)
 			if err != nil {
 				return err
 			}
+			skipped := 0
 			for _, s := range p.list {
 				line := string(s.Name())
 				if sk, ok := s.(bench.Skipper); ok {
 					if why := sk.SkipReason(); why != "" {
 						line += "\t(skipped: " + why + ")"
+						skipped++
 					}
 				}
 				fmt.Fprintln(stdout, line)
 			}
+			fmt.Fprintln(stderr, planSummary(args, &f, p, skipped))
 			return nil
 		},
 	}
@@ -105,19 +120,50 @@ func newListCmd(stdout io.Writer) *cobra.Command {
 	return c
 }
 
+// planSummary is list's account of a plan: how many benchmarks, what
+// --full would build, and the time arithmetic.
+func planSummary(args []string, f *runFlags, p *plan, skipped int) string {
+	n := len(p.list) - skipped
+	line := fmt.Sprintf("%d benchmarks (+%d skipped) at core counts %v", n, skipped, p.opts.Cores)
+	if !f.full {
+		full := *f
+		full.full = true
+		if fp, err := buildPlan(args, &full); err == nil {
+			line += fmt.Sprintf("; --full builds %d", len(fp.list))
+		}
+	}
+	if p.single() {
+		return line + fmt.Sprintf("; one visit each, up to %s sampling: at most ~%s", p.cfg.Budget, (time.Duration(n)*p.cfg.Budget).Round(time.Second))
+	}
+	r := p.rounds
+	if r.PerBenchmark > 0 {
+		return line + fmt.Sprintf("; %d rounds of %s per benchmark (--budget %s): ~%s of sampling", r.MinRounds,
+			r.PerBenchmark/time.Duration(r.MinRounds), r.PerBenchmark, (time.Duration(n)*r.PerBenchmark).Round(time.Second))
+	}
+	visits := n * min(r.MaxRounds, r.MinRounds+(r.MinRounds+1)/2)
+	return line + fmt.Sprintf("; --time %s shared by %d benchmarks × %d–%d rounds: ~%s per visit (less ~15 ms of overhead each)",
+		r.Time, n, r.MinRounds, r.MaxRounds, (r.Time/time.Duration(max(1, visits))).Round(time.Millisecond))
+}
+
 // plan is a validated run: what to run and how.
 type plan struct {
 	groups  []scenarios.Group
 	list    []bench.Scenario
-	cfg     bench.Config
+	cfg     bench.Config // one visit's sampling (--rounds 1: the whole benchmark's)
+	rounds  bench.Rounds // the run in rounds (unused with --rounds 1)
 	format  report.Format
+	fname   string
 	opts    scenarios.Options
 	outDir  string
 	profile []string
 }
 
+// single: each benchmark measured in one visit with an adaptive stop, as
+// with --rounds 1 and under --profile (a profile covers one visit).
+func (p *plan) single() bool { return p.rounds.MinRounds <= 1 }
+
 func buildPlan(args []string, f *runFlags) (*plan, error) {
-	p := &plan{outDir: f.out}
+	p := &plan{outDir: f.out, fname: f.format}
 	var err error
 	if p.groups, err = selectGroups(args); err != nil {
 		return nil, err
@@ -125,13 +171,13 @@ func buildPlan(args []string, f *runFlags) (*plan, error) {
 	if p.format, err = report.Lookup(f.format); err != nil {
 		return nil, usageError{err}
 	}
-	if p.cfg, err = samplingConfig(f); err != nil {
+	if p.profile, err = parseProfiles(f.profile); err != nil {
+		return nil, err
+	}
+	if p.cfg, p.rounds, err = samplingConfig(f, len(p.profile) > 0); err != nil {
 		return nil, err
 	}
 	if p.opts, err = matrixOptions(f); err != nil {
-		return nil, err
-	}
-	if p.profile, err = parseProfiles(f.profile); err != nil {
 		return nil, err
 	}
 	if p.list, err = buildList(p.groups, p.opts, f.filter); err != nil {
@@ -170,34 +216,65 @@ func selectGroups(args []string) ([]scenarios.Group, error) {
 	return groups, nil
 }
 
-// samplingConfig is the engine's configuration from the sampling flags.
-func samplingConfig(f *runFlags) (bench.Config, error) {
-	cfg := bench.Config{}
+// samplingConfig is the engine's configuration from the sampling flags:
+// the run in rounds, and one visit's sampling. With --rounds 1 (and under
+// --profile, whose profiles cover one visit) each benchmark is one visit
+// with an adaptive stop inside --budget.
+func samplingConfig(f *runFlags, profiling bool) (bench.Config, bench.Rounds, error) {
+	var cfg bench.Config
+	r := bench.Rounds{Seed: f.seed}
+	if r.Seed == 0 {
+		r.Seed = mrand.Uint64()
+	}
 	if f.quick {
-		cfg.Budget, cfg.Warmup, cfg.MinSamples, cfg.SampleTime = 300*time.Millisecond, 30*time.Millisecond, 6, 5*time.Millisecond
-		cfg.TargetCIWidth = 0.05
+		r.Time = 40 * time.Second
+		cfg.SampleTime = 5 * time.Millisecond
+	}
+	if f.time != "" {
+		d, err := time.ParseDuration(f.time)
+		if err != nil || d <= 0 {
+			return cfg, r, usagef("--time %q is not a positive duration (e.g. 90s, 3m)", f.time)
+		}
+		r.Time = d
 	}
 	if f.budget != "" {
 		d, err := time.ParseDuration(f.budget)
 		if err != nil || d <= 0 {
-			return cfg, usagef("--budget %q is not a positive duration (e.g. 500ms, 2s, 1m)", f.budget)
+			return cfg, r, usagef("--budget %q is not a positive duration (e.g. 500ms, 2s, 1m)", f.budget)
 		}
-		cfg.Budget = d
-		if cfg.Warmup == 0 || cfg.Warmup > d/5 {
-			cfg.Warmup = min(d/10, 200*time.Millisecond)
+		if f.time != "" {
+			return cfg, r, usagef("--budget (per benchmark) and --time (the whole run) exclude each other: give one")
+		}
+		r.PerBenchmark, cfg.Budget = d, d
+	}
+	switch {
+	case f.rounds < 0 || f.rounds > 100:
+		return cfg, r, usagef("--rounds %d is out of range (1..100)", f.rounds)
+	case f.rounds > 0:
+		r.MinRounds = f.rounds
+	case profiling:
+		r.MinRounds = 1
+	}
+	if f.minSamples != 0 {
+		if f.minSamples < 1 || f.minSamples > 10000 {
+			return cfg, r, usagef("--min-samples %d is out of range (1..10000)", f.minSamples)
+		}
+		r.MinSamples, cfg.MinSamples = f.minSamples, f.minSamples
+	}
+	if f.targetCI != 0 {
+		if !(f.targetCI > 0 && f.targetCI < 1) { // also refuses NaN
+			return cfg, r, usagef("--target-ci %v must be between 0 and 1 (e.g. 0.05 for ±2.5%%)", f.targetCI)
+		}
+		r.TargetCIWidth, cfg.TargetCIWidth = f.targetCI, f.targetCI
+	}
+	if r.MinRounds == 1 && cfg.Budget == 0 {
+		cfg.Budget = 2 * time.Second
+		if f.quick {
+			cfg.Budget, cfg.MinSamples = 300*time.Millisecond, max(cfg.MinSamples, 6)
 		}
 	}
-	if f.minSamples < 0 {
-		return cfg, usagef("--min-samples %d must be positive", f.minSamples)
-	} else if f.minSamples > 0 {
-		cfg.MinSamples = f.minSamples
-	}
-	if f.targetCI < 0 || f.targetCI >= 1 {
-		return cfg, usagef("--target-ci %g must be between 0 and 1 (e.g. 0.02 for ±1%%)", f.targetCI)
-	} else if f.targetCI > 0 {
-		cfg.TargetCIWidth = f.targetCI
-	}
-	return cfg, nil
+	r.Config = cfg
+	return cfg, r.Defaults(), nil
 }
 
 // buildList builds every group's benchmarks and keeps those the filter matches.
@@ -266,15 +343,12 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 			}
 		}()
 	}
-	cfg := p.cfg.Defaults()
 	prof, err := newProfiler(p.profile, runDir, set)
 	if err != nil {
 		return err
 	}
-	if prof != nil {
-		cfg.Hooks = append(cfg.Hooks, prof)
-	}
-	interrupted := measure(ctx, p.list, cfg, set, newProgress(stderr, len(p.list)))
+	t0 := time.Now()
+	interrupted := measure(ctx, p, prof, set, newProgress(stderr))
 	if prof != nil {
 		for _, w := range prof.Finish(set) {
 			fmt.Fprintln(stderr, "ipcbench: profiles: "+w)
@@ -286,17 +360,66 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 			return err
 		}
 	}
-	if err := p.format(stdout, set); err != nil {
+	if ok, err := report.TablesAndNotes(p.fname, stdout, stderr, set); err != nil {
 		return err
+	} else if !ok {
+		if err := p.format(stdout, set); err != nil {
+			return err
+		}
 	}
-	if interrupted {
+	fmt.Fprintln(stderr, summaryLine(set, time.Since(t0)))
+	switch {
+	case interrupted:
 		return errInterrupted
-	}
-	if n := set.Failures(); n > 0 {
-		fmt.Fprintf(stderr, "ipcbench: %d benchmark(s) failed (see above)\n", n)
+	case set.Failures() > 0:
 		return errBenchFailed
+	case f.strict && weak(set) > 0:
+		fmt.Fprintf(stderr, "ipcbench: --strict: %d benchmark(s) have weak figures (see the warnings)\n", weak(set))
+		return errWeak
 	}
 	return nil
+}
+
+// errWeak ends a --strict run whose figures are weak.
+var errWeak = errors.New("weak figures")
+
+func weak(set *results.Set) int {
+	n := 0
+	for i := range set.Benchmarks {
+		if set.Benchmarks[i].Weak() {
+			n++
+		}
+	}
+	return n
+}
+
+// summaryLine counts what the run did: benchmarks, how many reached their
+// target, warned (by kind), failed and were skipped, and its wall time.
+func summaryLine(set *results.Set, wall time.Duration) string {
+	var ran, skipped, failed, reached, warned int
+	for i := range set.Benchmarks {
+		b := &set.Benchmarks[i]
+		switch {
+		case b.Skipped != "":
+			skipped++
+			continue
+		case b.Failed():
+			failed++
+		}
+		ran++
+		if b.Stop == results.StopTarget || (b.Stop == "" && b.OK() && !b.HasWarning(results.WarnNoisy)) {
+			reached++
+		}
+		if len(b.Warnings) > 0 {
+			warned++
+		}
+	}
+	line := fmt.Sprintf("ipcbench: %d benchmarks in %s: %d reached the target precision, %d warned", ran, wall.Round(time.Second), reached, warned)
+	if kinds := set.WarningKinds(); len(kinds) > 0 {
+		line += " (" + results.KindList(kinds) + ")"
+	}
+	line += fmt.Sprintf(", %d failed, %d skipped", failed, skipped)
+	return line
 }
 
 // newProfiler is the run's profiler when --profile asked for one.
@@ -321,12 +444,19 @@ func newSet(p *plan, f *runFlags, gmp int) *results.Set {
 	}
 	set.Env.GOMAXPROCS = gmp
 	set.Config = results.Config{
-		Args: f.args, Filter: f.filter, Quick: f.quick,
+		Args: f.args, Filter: f.filter, Quick: f.quick, Full: f.full,
 		BudgetNS: cfg.Budget.Nanoseconds(), SampleNS: cfg.SampleTime.Nanoseconds(),
 		MinSamples: cfg.MinSamples, MaxSamples: cfg.MaxSamples, TargetCIWidth: cfg.TargetCIWidth,
 		WarmupNS: cfg.Warmup.Nanoseconds(), CPUs: p.opts.CPUs, Cores: p.opts.Cores, GOMAXPROCS: gmp,
 		Profiling:     p.profile,
 		TimerOverhead: float64(cfg.TimerOverhead.Nanoseconds()), PerOpThreshold: float64(cfg.PerOpThreshold.Nanoseconds()),
+	}
+	if !p.single() {
+		r := p.rounds
+		set.Config.MinRounds, set.Config.MaxRounds, set.Config.Seed = r.MinRounds, r.MaxRounds, r.Seed
+		set.Config.TimeNS, set.Config.BudgetNS = r.Time.Nanoseconds(), r.PerBenchmark.Nanoseconds()
+		set.Config.MinSamples, set.Config.TargetCIWidth, set.Config.NoisyCIWidth = r.MinSamples, r.TargetCIWidth, r.NoisyCIWidth
+		set.Config.WarmupNS = 0 // per visit: see bench.Rounds
 	}
 	for _, g := range p.groups {
 		set.Config.Scenarios = append(set.Config.Scenarios, g.Name)
@@ -349,19 +479,33 @@ func makeRunDir(out, runID string) (string, error) {
 	return runDir, nil
 }
 
-// measure runs every benchmark in turn into set; true when interrupted.
-func measure(ctx context.Context, list []bench.Scenario, cfg bench.Config, set *results.Set, progress *progress) bool {
+// measure runs the plan into set, in rounds or (--rounds 1, --profile)
+// one benchmark after the other; true when interrupted.
+func measure(ctx context.Context, p *plan, prof *profiling.Run, set *results.Set, progress *progress) bool {
 	defer progress.finish()
-	for i, s := range list {
-		progress.start(i, s.Name())
-		b, err := bench.Run(ctx, s, cfg)
-		set.Benchmarks = append(set.Benchmarks, b)
-		progress.done(&b)
-		if err != nil {
-			return true
+	if p.single() {
+		cfg := p.cfg.Defaults()
+		if prof != nil {
+			cfg.Hooks = append(cfg.Hooks, prof)
 		}
+		t0 := time.Now()
+		for i, s := range p.list {
+			progress.show(bench.Progress{Round: 1, Rounds: 1, Done: i, Planned: len(p.list), Elapsed: time.Since(t0), Name: s.Name()})
+			b, err := bench.Run(ctx, s, cfg)
+			set.Benchmarks = append(set.Benchmarks, b)
+			progress.failed(&b)
+			if err != nil {
+				return true
+			}
+		}
+		return false
 	}
-	return false
+	r := p.rounds
+	r.Progress = progress.show
+	r.Visited = func(_, _ int, v results.Benchmark) { progress.failed(&v) }
+	out, err := r.Run(ctx, p.list)
+	set.Benchmarks = out
+	return err != nil
 }
 
 // save writes the results document atomically into the run directory.
@@ -386,31 +530,36 @@ func newRunID() string {
 
 // progress is a live line on stderr when it is a terminal, silent otherwise.
 type progress struct {
-	w     io.Writer
-	tty   bool
-	total int
+	w   io.Writer
+	tty bool
 }
 
-func newProgress(w io.Writer, total int) *progress {
+func newProgress(w io.Writer) *progress {
 	tty := false
 	if f, ok := w.(*os.File); ok {
 		tty = term.IsTerminal(int(f.Fd()))
 	}
-	return &progress{w: w, tty: tty, total: total}
+	return &progress{w: w, tty: tty}
 }
 
-func (p *progress) start(i int, name results.Name) {
-	if p.tty {
-		fmt.Fprintf(p.w, "\r\033[K[%d/%d] %s …", i+1, p.total, name)
+// show draws "[round 3/6 · 245/780 · 1m02s · ETA 1m58s] name".
+func (p *progress) show(s bench.Progress) {
+	if !p.tty {
+		return
 	}
+	eta := s.Remain
+	if eta == 0 && s.Done > 0 {
+		eta = s.Elapsed * time.Duration(s.Planned-s.Done) / time.Duration(s.Done)
+	}
+	fmt.Fprintf(p.w, "\r\033[K[round %d/%d · %d/%d · %s · ETA %s] %s", s.Round, s.Rounds, s.Done+1, s.Planned,
+		s.Elapsed.Round(time.Second), eta.Round(time.Second), s.Name)
 }
 
-func (p *progress) done(b *results.Benchmark) {
-	if b.Error != "" {
-		if p.tty {
-			fmt.Fprint(p.w, "\r\033[K")
-		}
-		fmt.Fprintf(p.w, "FAILED %s: %s\n", b.Name, b.Error)
+// failed says at once, on a terminal, that a benchmark failed (the notes
+// after the tables say it again, with every other caveat).
+func (p *progress) failed(b *results.Benchmark) {
+	if b.Error != "" && p.tty {
+		fmt.Fprintf(p.w, "\r\033[KFAILED %s: %s\n", b.Name, b.Error)
 	}
 }
 

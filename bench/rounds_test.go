@@ -1,0 +1,124 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/ipcbench/ipcbench/results"
+)
+
+// failAt fails on its nth visit.
+type failAt struct {
+	n, visits int
+}
+
+func (f *failAt) Name() results.Name { return "Fake/op=failat" }
+func (f *failAt) Run(ctx context.Context, b *B) error {
+	f.visits++
+	for b.Loop() {
+		if f.visits >= f.n {
+			return errors.New("broke on a later visit")
+		}
+	}
+	return nil
+}
+
+func TestRoundsInvariants(t *testing.T) {
+	fail := &failAt{n: 3}
+	list := []Scenario{&sleepy{d: 20 * time.Microsecond}, spin{}, skipper{}, fail, reported{}, par{n: 2}}
+	var visits int
+	var lastRound int
+	r := Rounds{MinRounds: 6, Time: 3 * time.Second, Seed: 1,
+		Config:  Config{SampleTime: 2 * time.Millisecond},
+		Visited: func(i, round int, v results.Benchmark) { visits++; lastRound = max(lastRound, round) },
+	}
+	out, err := r.Run(context.Background(), list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != len(list) || visits == 0 || lastRound < 6 {
+		t.Fatalf("%d results, %d visits, last round %d", len(out), visits, lastRound)
+	}
+	for i, b := range out {
+		t.Run(string(b.Name), func(t *testing.T) {
+			if b.Name != list[i].Name() {
+				t.Fatalf("result %d is %s", i, b.Name)
+			}
+			switch list[i].(type) {
+			case skipper:
+				if b.Skipped == "" || len(b.Samples) != 0 {
+					t.Fatalf("skipped benchmark ran: %+v", b)
+				}
+				return
+			case *failAt:
+				if b.Error != "broke on a later visit" || b.Stop != results.StopFailed || fail.visits != 3 {
+					t.Fatalf("error %q stop %q after %d visits: a failure must end the benchmark", b.Error, b.Stop, fail.visits)
+				}
+				return
+			}
+			if b.Error != "" || b.Rounds < 6 || b.Stop == "" {
+				t.Fatalf("error %q, %d rounds, stop %q", b.Error, b.Rounds, b.Stop)
+			}
+			var iters int64
+			rounds := map[int]bool{}
+			for _, s := range b.Samples {
+				iters += s.Iters
+				if s.Round < 1 || s.Round > b.Rounds {
+					t.Fatalf("sample of round %d", s.Round)
+				}
+				rounds[s.Round] = true
+			}
+			if iters != b.Iterations || len(rounds) != b.Rounds {
+				t.Fatalf("iterations %d vs %d; rounds %d vs %d", iters, b.Iterations, len(rounds), b.Rounds)
+			}
+			m := b.Summary
+			if m.CI95High == 0 || !(m.CI95Low <= m.Median && m.Median <= m.CI95High) {
+				t.Fatalf("CI [%v, %v] does not hold the median %v", m.CI95Low, m.CI95High, m.Median)
+			}
+			if !(m.P50 <= m.P90 && m.P90 <= m.P99 && m.P99 <= m.P999) {
+				t.Fatalf("percentiles out of order: %+v", m)
+			}
+			if b.Metrics[results.MetricOpsPerSec] <= 0 {
+				t.Fatalf("metrics %v", b.Metrics)
+			}
+		})
+	}
+}
+
+func TestRoundsInterrupted(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	n := 0
+	r := Rounds{MinRounds: 6, Time: 2 * time.Second, Config: Config{SampleTime: time.Millisecond},
+		Visited: func(i, round int, v results.Benchmark) {
+			if n++; n == 4 {
+				cancel()
+			}
+		}}
+	out, err := r.Run(ctx, []Scenario{spin{}, &sleepy{d: 10 * time.Microsecond}})
+	if err == nil {
+		t.Fatal("want the context's error")
+	}
+	for _, b := range out {
+		if b.Stop != results.StopInterrupted {
+			t.Fatalf("%s: stop %q, want interrupted", b.Name, b.Stop)
+		}
+	}
+}
+
+func TestRoundsTimeUpBeforeMinimum(t *testing.T) {
+	// A budget far too small for six rounds: the figure says so.
+	r := Rounds{MinRounds: 6, Time: 50 * time.Millisecond, Config: Config{SampleTime: time.Millisecond}}
+	out, err := r.Run(context.Background(), []Scenario{&sleepy{d: 2 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := out[0]
+	if b.Rounds >= 6 {
+		t.Skip("the machine was fast enough for six rounds in 50ms")
+	}
+	if b.Stop != results.StopTime || !b.HasWarning(results.WarnFewSamples) {
+		t.Fatalf("stop %q, warnings %v: ending below the minimum must be said", b.Stop, b.Warnings)
+	}
+}
