@@ -181,6 +181,7 @@ func mainTable(w io.Writer, s *results.Set, opts []tablewriter.Option) ([]string
 	t.Header(anySlice(columns)...)
 	var notes []string
 	grouped := map[string][]results.Name{}
+	own := map[results.Name]map[string]string{} // a benchmark's own text of a grouped warning
 	for i := range s.Benchmarks {
 		b := &s.Benchmarks[i]
 		switch {
@@ -208,6 +209,10 @@ func mainTable(w io.Writer, s *results.Set, opts []tablewriter.Option) ([]string
 			// the table (the JSON keeps each one).
 			if g := warningGroup(wn); g != "" {
 				grouped[g] = append(grouped[g], b.Name)
+				if own[b.Name] == nil {
+					own[b.Name] = map[string]string{}
+				}
+				own[b.Name][g] = wn.Text
 				continue
 			}
 			notes = append(notes, fmt.Sprintf("warning %s: %s", b.Name, wn.Text))
@@ -219,7 +224,8 @@ func mainTable(w io.Writer, s *results.Set, opts []tablewriter.Option) ([]string
 	for _, g := range sortedKeys(grouped) {
 		names := grouped[g]
 		if len(names) == 1 {
-			notes = append(notes, fmt.Sprintf("warning %s: %s", names[0], g))
+			// Alone, a benchmark's own words say more than the group's.
+			notes = append(notes, fmt.Sprintf("warning %s: %s", names[0], own[names[0]][g]))
 			continue
 		}
 		notes = append(notes, fmt.Sprintf("warning (%d benchmarks) %s: %s", len(names), g, nameList(names, 4)))
@@ -243,11 +249,20 @@ func nameList(names []results.Name, n int) string {
 }
 
 // warningGroup returns the common text of warnings that recur across
-// benchmarks (noise, placement, profiling), or "" for one-off warnings.
+// benchmarks, or "" for one-off warnings. Each benchmark's own text stays
+// in the JSON.
 func warningGroup(wn results.Warning) string {
 	switch wn.Kind {
 	case results.WarnNoisy:
-		return "noisy: the median's 95% CI is wide (widths in the 95% CI column): differences of that size between figures are not resolved; a longer --time or a quieter machine narrows it"
+		return "noisy: the median's 95% CI is wide (the 95% CI column says how wide): differences of that size between figures are not resolved; a longer --time or a quieter machine narrows it"
+	case results.WarnBusy:
+		return "busy machine: other processes used more than 10% of the CPUs in a third or more of the rounds (or while a one-visit benchmark ran): the figures may be inflated"
+	case results.WarnSteal:
+		return "hypervisor steal: the host took more than 5% of CPU time in a third or more of the rounds"
+	case results.WarnClock:
+		return "clock reads cost more than 1% of each op: the figures are slightly inflated (timer_overhead_share in the JSON)"
+	case results.WarnFewSamples:
+		return "fewer rounds or samples than wanted: the time budget allowed no more (a longer --time gives more)"
 	case results.WarnPlacement:
 		return wn.Text
 	case results.WarnProfiling:

@@ -233,11 +233,13 @@ func mergeWarnings(visits []Benchmark) []Warning {
 			}
 		}
 	}
+	// The median of the rounds shrugs off a disturbed minority of them:
+	// only a third or more of disturbed rounds can move it.
 	rounds := len(visits)
-	if n := counts[WarnBusy]; n > 0 {
+	if n := counts[WarnBusy]; n > 0 && 3*n >= rounds {
 		out = append(out, Warning{Kind: WarnBusy, Text: fmt.Sprintf("busy machine: other processes used more than 10%% of the CPUs in %d of %d rounds; the figure may be inflated", n, rounds)})
 	}
-	if n := counts[WarnSteal]; n > 0 {
+	if n := counts[WarnSteal]; n > 0 && 3*n >= rounds {
 		out = append(out, Warning{Kind: WarnSteal, Text: fmt.Sprintf("hypervisor steal: the host took more than 5%% of CPU time in %d of %d rounds", n, rounds)})
 	}
 	return out

@@ -1,0 +1,111 @@
+package results
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// visit is one visit with n samples around median m, and a per-op histogram.
+func visit(m float64, n int, warn ...Warning) Benchmark {
+	b := Benchmark{Name: "RoundTrip/transport=pipe/cores=1", Scenario: ScenarioRoundTrip, Params: map[string]string{KeyTransport: "pipe"}, Unit: "ns/op"}
+	h := NewHist()
+	for i := 0; i < n; i++ {
+		v := m * (1 + 0.01*float64(i%3-1))
+		b.Samples = append(b.Samples, Sample{Iters: 10, NsPerOp: v})
+		b.Iterations += 10
+		for k := 0; k < 10; k++ {
+			_ = h.RecordValue(int64(v))
+		}
+	}
+	b.Summary = Summarize(b.Values())
+	b.Summary.Hist = EncodeHist(h)
+	b.PercentileSource = "per-op"
+	b.Metrics = map[Metric]float64{MetricOpsPerSec: 1e9 / b.Summary.Median, MetricParentUser: m / 10, MetricParentPeak: m}
+	b.Warnings = warn
+	return b
+}
+
+func TestMergeTakesTheCIAcrossRounds(t *testing.T) {
+	medians := []float64{1000, 1100, 950, 1050, 1200, 990}
+	var vs []Benchmark
+	for _, m := range medians {
+		vs = append(vs, visit(m, 5))
+	}
+	m := Merge(vs)
+	if m.Rounds != 6 || len(m.Samples) != 30 || m.Iterations != 300 {
+		t.Fatalf("rounds %d samples %d iterations %d", m.Rounds, len(m.Samples), m.Iterations)
+	}
+	for i, s := range m.Samples {
+		if s.Round != i/5+1 {
+			t.Fatalf("sample %d marked round %d", i, s.Round)
+		}
+	}
+	// The median of the six round medians, and with six the distribution-free
+	// 95% CI is their range (order statistics 1 and 6, 96.9%).
+	if m.Summary.Median != 1025 || m.Summary.CI95Low != 950 || m.Summary.CI95High != 1200 {
+		t.Fatalf("median %v CI [%v, %v], want 1025 [950, 1200]", m.Summary.Median, m.Summary.CI95Low, m.Summary.CI95High)
+	}
+	if m.PercentileSource != "per-op" || m.Summary.Hist == "" || m.Summary.P99 < 1200 || m.Summary.P50 > m.Summary.P99 {
+		t.Fatalf("per-op percentiles from the merged histograms: %+v", m.Summary)
+	}
+	if got := m.Metrics[MetricOpsPerSec]; math.Abs(got-1e9/1025) > 1e-6 {
+		t.Fatalf("ops/s %v must follow the merged median", got)
+	}
+	if got := m.Metrics[MetricParentPeak]; got != 1200 {
+		t.Fatalf("peak %v must be the largest", got)
+	}
+	if got, want := m.Metrics[MetricParentUser], (1000+1100+950+1050+1200+990)/60.0; math.Abs(got-want) > 1e-9 {
+		t.Fatalf("cost per op %v, want the ops-weighted mean %v", got, want)
+	}
+}
+
+func TestMergeWarnings(t *testing.T) {
+	busy := Warning{Kind: WarnBusy, Text: "busy machine: 40%"}
+	var vs []Benchmark
+	for i := 0; i < 6; i++ {
+		var w []Warning
+		if i == 0 {
+			w = append(w, busy, Warning{Kind: WarnNoisy, Text: "noisy within a visit"}, Warning{Kind: WarnPlacement, Text: "placement: shared"})
+		}
+		w = append(w, Warning{Kind: WarnPlacement, Text: "placement: shared"})
+		vs = append(vs, visit(1000, 5, w...))
+	}
+	m := Merge(vs)
+	if m.HasWarning(WarnBusy) || m.HasWarning(WarnNoisy) {
+		t.Fatalf("one busy round in six cannot move a median of rounds; visit-level noise is judged anew: %v", m.Warnings)
+	}
+	if n := len(m.Warnings); n != 1 || m.Warnings[0].Kind != WarnPlacement {
+		t.Fatalf("repeated warnings kept once: %v", m.Warnings)
+	}
+	vs[1].Warnings = append(vs[1].Warnings, busy)
+	if m := Merge(vs); !m.HasWarning(WarnBusy) || !strings.Contains(m.Warnings[len(m.Warnings)-1].Text, "2 of 6 rounds") {
+		t.Fatalf("a third of the rounds busy must warn: %v", m.Warnings)
+	}
+}
+
+func TestMergeFailureAndJudge(t *testing.T) {
+	vs := []Benchmark{visit(1000, 5), visit(1010, 5)}
+	vs = append(vs, Benchmark{Name: vs[0].Name, Error: "child died"})
+	m := Merge(vs)
+	if m.Error != "child died" || m.Rounds != 2 {
+		t.Fatalf("error %q rounds %d", m.Error, m.Rounds)
+	}
+	ok := Merge(vs[:2])
+	Judge(&ok, Judgement{NoisyCIWidth: 0.2, MinSamples: 6, MinRounds: 6})
+	if !ok.HasWarning(WarnFewSamples) || !strings.Contains(ok.Warnings[0].Text, "only 2 rounds (wanted 6)") {
+		t.Fatalf("too few rounds must be said: %v", ok.Warnings)
+	}
+	var wide []Benchmark
+	for _, m := range []float64{1000, 1500, 700, 1300, 900, 1100} {
+		wide = append(wide, visit(m, 5))
+	}
+	w := Merge(wide)
+	Judge(&w, Judgement{NoisyCIWidth: 0.2, MinSamples: 6, MinRounds: 6})
+	if !w.HasWarning(WarnNoisy) || !strings.Contains(w.Warnings[0].Text, "across 6 rounds") {
+		t.Fatalf("a ±40%% CI must be noisy, saying why: %v", w.Warnings)
+	}
+	if !w.Weak() {
+		t.Fatal("noisy is weak")
+	}
+}
