@@ -84,6 +84,14 @@ type Config struct {
 	// Estimate is the cost of one op known from an earlier visit; with it
 	// the warmup only re-warms (Warmup may then be short, even zero).
 	Estimate time.Duration
+	// OpTimeout ends a benchmark in which no op finished for this long
+	// (setup and teardown included): a hung command, a stopped child. Its
+	// context is cancelled and Abort called. Default 10s.
+	OpTimeout time.Duration
+	// Abort, when set, is called when the benchmark must end at once (an
+	// interrupt, an op timeout): it kills what the scenario started, so
+	// that waits on children return (internal/child.KillAll).
+	Abort func()
 	// Labels are added to the pprof labels of everything measured.
 	Labels map[string]string
 	// Hooks run around the timed region (profilers).
@@ -140,6 +148,9 @@ func (c Config) Defaults() Config {
 	if c.LoadWarnShare <= 0 {
 		c.LoadWarnShare = 0.10
 	}
+	if c.OpTimeout <= 0 {
+		c.OpTimeout = 10 * time.Second
+	}
 	return c
 }
 
@@ -168,11 +179,21 @@ func Run(ctx context.Context, s Scenario, cfg Config) (results.Benchmark, error)
 		b.hookError(h.Begin(info))
 	}
 	t0 := time.Now()
+	outer := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	stopWatch := b.watch(outer, cancel)
 	var runErr error
 	pprof.Do(ctx, pprof.Labels(labels(name, cfg.Labels)...), func(ctx context.Context) {
 		b.ctx = ctx
 		runErr = safeRun(ctx, s, b)
 	})
+	stopWatch()
+	if to, ok := context.Cause(ctx).(*OpTimeoutError); ok && outer.Err() == nil {
+		// Whatever the scenario said (a killed child's EOF), the cause is
+		// the timeout.
+		runErr = to
+	}
+	cancel(nil)
 	b.finish(runErr)
 	b.result(&res)
 	if pr, ok := s.(ParamsReporter); ok {
@@ -182,10 +203,10 @@ func Run(ctx context.Context, s Scenario, cfg Config) (results.Benchmark, error)
 	for _, h := range cfg.Hooks {
 		h.End(&res)
 	}
-	if ctx.Err() != nil {
+	if outer.Err() != nil {
 		// Whatever the scenario said, the cause is the interrupt.
 		res.Error = fmt.Sprintf("interrupted after %d samples", len(res.Samples))
-		return res, ctx.Err()
+		return res, outer.Err()
 	}
 	return res, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -297,5 +298,59 @@ func TestReportOpTime(t *testing.T) {
 	}
 	if iters != res.Iterations || iters < 8 {
 		t.Fatalf("iterations %d vs %d", iters, res.Iterations)
+	}
+}
+
+// hang is a scenario whose op never returns until aborted.
+type hang struct {
+	at      string // "setup", "op"
+	aborted chan struct{}
+}
+
+func (h hang) Name() results.Name { return results.Name("Fake/op=hang/at=" + h.at) }
+func (h hang) Run(ctx context.Context, b *B) error {
+	if h.at == "setup" {
+		<-h.aborted
+		return errors.New("setup gave up")
+	}
+	n := 0
+	for b.Loop() {
+		if n++; n == 50 {
+			<-h.aborted // as a blocked read returns when its child is killed
+			return errors.New("read: EOF")
+		}
+	}
+	return nil
+}
+
+func TestOpTimeout(t *testing.T) {
+	for _, at := range []string{"setup", "op"} {
+		t.Run(at, func(t *testing.T) {
+			h := hang{at: at, aborted: make(chan struct{})}
+			cfg := quickCfg()
+			cfg.OpTimeout = 200 * time.Millisecond
+			var once sync.Once
+			cfg.Abort = func() { once.Do(func() { close(h.aborted) }) }
+			res, err := Run(context.Background(), h, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(res.Error, "no progress for 200ms (the per-op timeout") {
+				t.Fatalf("error %q must name the timeout, not the symptom", res.Error)
+			}
+		})
+	}
+}
+
+func TestInterruptAborts(t *testing.T) {
+	h := hang{at: "op", aborted: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := quickCfg()
+	var once sync.Once
+	cfg.Abort = func() { once.Do(func() { close(h.aborted) }) }
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := Run(ctx, h, cfg)
+	if err == nil {
+		t.Fatal("an interrupt is Run's error")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"sync/atomic"
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
@@ -115,6 +116,12 @@ type B struct {
 	hookErr      error
 	err          error
 	stopReason   string
+
+	// The watchdog's view (read from its goroutine): the last progress
+	// (UnixNano) and the phase.
+	stamp    atomic.Int64
+	phaseNow atomic.Int32
+	parNow   atomic.Pointer[parallel]
 }
 
 func newB(ctx context.Context, cfg Config) *B {
@@ -137,18 +144,20 @@ func (b *B) Loop() bool { return b.loop.Next() }
 func (b *B) loopSlow() bool {
 	switch b.phase {
 	case phaseSetup:
+		b.progress()
 		if b.cfg.Warmup == 0 && b.cfg.Estimate > 0 {
 			// A later visit of a long op: its cost is known and one op is
 			// warm-up enough; sampling starts with this first op.
 			b.beginSampling(float64(b.cfg.Estimate.Nanoseconds()))
 			return true
 		}
-		b.phase = phaseWarmup
+		b.setPhase(phaseWarmup)
 		b.warmStart = time.Now()
 		return true
 	case phaseWarmup:
 		return b.warmup()
 	case phaseSample:
+		b.progress()
 		if b.external {
 			if b.done++; b.done < b.batch {
 				return true
@@ -171,10 +180,11 @@ func (b *B) loopSlow() bool {
 }
 
 func (b *B) warmup() bool {
+	b.progress()
 	b.warmOps++
 	el := time.Since(b.warmStart)
 	if b.ctx.Err() != nil {
-		b.phase = phaseDone
+		b.setPhase(phaseDone)
 		return false
 	}
 	if b.warmMidOp == 0 && el >= b.cfg.Warmup/2 {
@@ -211,7 +221,7 @@ func (b *B) beginSampling(est float64) {
 	if b.perOp {
 		b.hist = newHist()
 	}
-	b.phase = phaseSample
+	b.setPhase(phaseSample)
 	runtime.GC()
 	b.beginTimedRegion()
 	b.startBatch()
@@ -259,7 +269,13 @@ func (b *B) endTimedRegion(now time.Time, why string) {
 	b.sampleEnd = now
 	b.usage1 = sys.ReadUsage(b.track)
 	b.stopHooks()
-	b.phase = phaseDone
+	b.setPhase(phaseDone)
+}
+
+// setPhase moves to p, where the watchdog can see it.
+func (b *B) setPhase(p phase) {
+	b.phase = p
+	b.phaseNow.Store(int32(p))
 }
 
 // shouldStop is the adaptive stop: the reason to stop after this sample, or "".
@@ -399,6 +415,6 @@ func (b *B) finish(runErr error) {
 		// books on what was timed.
 		b.endTimedRegion(time.Now(), b.stopReason)
 	}
-	b.phase = phaseDone
+	b.setPhase(phaseDone)
 	b.err = runErr
 }

@@ -119,6 +119,7 @@ func (b *B) RunParallel(n int, body func(pb *PB) error) error {
 			}
 		})
 	}
+	b.parNow.Store(p) // the workers slice is complete: the watchdog may read it
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	p.ready.Wait() // every worker has set up and started its first op
@@ -156,9 +157,13 @@ func (b *B) mergeWorkers() {
 	}
 }
 
-func (b *B) totalOps() int64 {
+func (b *B) totalOps() int64 { return b.par.total() }
+
+// total is every op the workers finished (safe from any goroutine once
+// the workers exist).
+func (p *parallel) total() int64 {
 	var n int64
-	for _, w := range b.par.workers {
+	for _, w := range p.workers {
 		n += w.ops.Load()
 	}
 	return n
@@ -182,7 +187,7 @@ func (b *B) sampleParallel(done <-chan struct{}) error {
 	// op ended is a sample of its own instead, a real measurement.
 	opSamples := b.perOp && est*20 > float64(b.cfg.SampleTime.Nanoseconds())
 	p.opSamples.Store(opSamples)
-	b.phase = phaseSample
+	b.setPhase(phaseSample)
 	p.phase.Store(int32(phaseSample))
 	b.beginTimedRegion()
 	if opSamples {
@@ -262,7 +267,7 @@ func (b *B) endSampling(now time.Time, alive bool) bool {
 // one worker's estimated op time (aggregate ns/op × workers).
 func (b *B) warmupParallel(done <-chan struct{}) (float64, error) {
 	nw := int64(len(b.par.workers))
-	b.phase = phaseWarmup
+	b.setPhase(phaseWarmup)
 	t0 := time.Now()
 	o0 := b.totalOps()
 	if !sleepOrDone(b.cfg.Warmup, done, b.ctx.Done()) {

@@ -143,6 +143,12 @@ rounds:
 			vt0 := time.Now()
 			res, verr := Run(ctx, e.s, r.visitConfig(e, visit))
 			wall := time.Since(vt0)
+			if verr != nil {
+				// The visit in flight when the run was interrupted is cut
+				// short: it is dropped, the rounds before it stand.
+				err = verr
+				break rounds
+			}
 			e.visits = append(e.visits, res)
 			doneVisits++
 			// The overhead of a visit is all it took beyond its sampling
@@ -158,9 +164,6 @@ rounds:
 				r.Visited(i, round, res)
 			}
 			switch {
-			case verr != nil:
-				err = verr
-				break rounds
 			case res.Error != "":
 				e.done = results.StopFailed
 			case res.Skipped != "":

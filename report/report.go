@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ipcbench/ipcbench/results"
+	"github.com/kballard/go-shellquote"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
@@ -145,6 +146,12 @@ func wrap(text, indent string, width int) string {
 func header(w io.Writer, s *results.Set, md bool) {
 	kernel, _, _ := strings.Cut(strings.TrimSpace(s.Env.Kernel), " ") // release only; may be absent
 	fmt.Fprintf(w, "ipcbench run %s  %s  %s  %d CPUs  %s\n", s.RunID, s.Env.CPUModel, kernel, len(s.Env.AllowedCPUs), s.Env.GoVersion)
+	if s.Partial != "" {
+		if md {
+			fmt.Fprintln(w)
+		}
+		fmt.Fprintln(w, "PARTIAL RUN: "+s.Partial)
+	}
 	if md {
 		fmt.Fprintln(w)
 	}
@@ -457,7 +464,9 @@ func Profiles(w io.Writer, s *results.Set, runDir string) {
 		if label == "" {
 			label = "(whole run)"
 		}
-		fmt.Fprintf(w, "  %-6s %s\n         go tool pprof -http=: %s\n", p.Kind, label, path)
+		// The command is meant to be pasted: the path is quoted for a shell
+		// (a crafted file's "x.pprof; touch PWNED #" stays one argument).
+		fmt.Fprintf(w, "  %-6s %s\n         go tool pprof -http=: %s\n", p.Kind, label, shellquote.Join(path))
 		if p.Note != "" {
 			fmt.Fprintf(w, "         %s\n", p.Note)
 		}

@@ -38,6 +38,9 @@ type Set struct {
 	Benchmarks    []Benchmark `json:"benchmarks"`
 	// Profiles lists profile files written for this run, relative to the run directory.
 	Profiles []Profile `json:"profiles,omitempty"`
+	// Partial says why this run holds less than was planned (an interrupt,
+	// a rebuild from the journal); empty for a complete run.
+	Partial string `json:"partial,omitempty"`
 }
 
 // Profile is one pprof file written during a run.
@@ -226,6 +229,9 @@ func Decode(r io.Reader) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("results: read: %w", err)
 	}
+	if len(data) > MaxDocument {
+		return nil, fmt.Errorf("results: more than %d bytes: not a results document", int64(MaxDocument))
+	}
 	return Unmarshal(data)
 }
 
@@ -252,22 +258,60 @@ func Unmarshal(data []byte) (*Set, error) {
 	return &s, nil
 }
 
-// Load reads a results document from a file, or from results.json inside a
-// run directory.
+// MaxDocument bounds what Load reads: a results document of even the
+// largest --full run is tens of megabytes.
+const MaxDocument = 1 << 30
+
+// Load reads a saved run: a results document, or a run directory (its
+// results.json, or, when the run ended before saving it, its journal,
+// rebuilt and marked partial), or a journal itself. It reads regular files
+// only, at most MaxDocument bytes, and strips control characters from
+// every string so a crafted file cannot drive a terminal.
 func Load(path string) (*Set, error) {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		path = filepath.Join(path, FileName)
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("results: %w", err)
+	}
+	if fi.IsDir() {
+		p := filepath.Join(path, FileName)
+		if _, err := os.Stat(p); err != nil {
+			if j := filepath.Join(path, JournalName); fileExists(j) {
+				p = j
+			}
+		}
+		path = p
+		if fi, err = os.Stat(path); err != nil {
+			return nil, fmt.Errorf("results: %s holds no %s (nor a %s): %w", filepath.Dir(path), FileName, JournalName, err)
+		}
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("results: %s is not a regular file (a results.json, a journal or a run directory is expected)", path)
+	}
+	if fi.Size() > MaxDocument {
+		return nil, fmt.Errorf("results: %s is %d bytes, more than any results document (%d at most)", path, fi.Size(), int64(MaxDocument))
 	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("results: %w", err)
 	}
 	defer f.Close()
-	s, err := Decode(f)
+	r := io.LimitReader(f, MaxDocument+1) // the file may grow after the stat
+	var s *Set
+	if filepath.Base(path) == JournalName {
+		s, err = ReadJournal(r)
+	} else {
+		s, err = Decode(r)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	s.Sanitize()
 	return s, nil
+}
+
+func fileExists(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular()
 }
 
 // WriteFileAtomic writes data to path through a temporary file in the same
@@ -296,7 +340,9 @@ func WriteFileAtomic(path string, data []byte) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("results: close %s: %w", name, err)
 	}
-	if err := os.Chmod(name, 0o644); err != nil {
+	// CreateTemp makes the file 0600; give it the mode a plain create
+	// would have had under this process's umask.
+	if err := os.Chmod(name, 0o666&^Umask()); err != nil {
 		return fmt.Errorf("results: chmod %s: %w", name, err)
 	}
 	if err := os.Rename(name, path); err != nil {

@@ -26,12 +26,14 @@ func NewName(base string, kv ...string) Name {
 }
 
 // CleanLabel keeps a value usable inside a name: '/', '=' and white space
-// become '_'.
+// become '_', other control characters go.
 func CleanLabel(s string) string {
 	return strings.Map(func(r rune) rune {
-		switch r {
-		case '/', '=', ' ', '\t', '\n', '\r':
+		switch {
+		case r == '/', r == '=', r == ' ', r == '\t', r == '\n', r == '\r':
 			return '_'
+		case isControl(r):
+			return -1
 		}
 		return r
 	}, s)

@@ -348,6 +348,36 @@ func socketPair(typ int) (fdSet, error) {
 }
 
 func unixStreamPair() (fdSet, error) { return socketPair(unix.SOCK_STREAM) }
+
+// acceptOwn accepts on ln the connection of our own client cl: any local
+// process can connect to a loopback port between our listen and connect,
+// so a connection whose peer is not cl's address is closed and the next
+// one taken (a few strangers at most: then the pair fails).
+func acceptOwn(ln, cl int) (int, error) {
+	own, err := unix.Getsockname(cl)
+	if err != nil {
+		return -1, fmt.Errorf("getsockname: %w", err)
+	}
+	want, ok := own.(*unix.SockaddrInet4)
+	if !ok {
+		return -1, fmt.Errorf("getsockname: not IPv4: %T", own)
+	}
+	for tries := 0; tries < 8; {
+		srv, peer, err := unix.Accept4(ln, unix.SOCK_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return -1, fmt.Errorf("accept: %w", err)
+		}
+		if p, ok := peer.(*unix.SockaddrInet4); ok && p.Port == want.Port && p.Addr == want.Addr {
+			return srv, nil
+		}
+		unix.Close(srv) // a stranger's connection
+		tries++
+	}
+	return -1, errors.New("accept: only strangers connected to our loopback port")
+}
 func unixPacketPair() (fdSet, error) { return socketPair(unix.SOCK_SEQPACKET) }
 
 // tcpPair connects two blocking TCP sockets over 127.0.0.1 on an ephemeral
@@ -385,16 +415,10 @@ func tcpPair() (fdSet, error) {
 		unix.Close(cl)
 		return fdSet{}, fmt.Errorf("connect: %w", err)
 	}
-	var srv int
-	for {
-		srv, _, err = unix.Accept4(ln, unix.SOCK_CLOEXEC)
-		if err != unix.EINTR {
-			break
-		}
-	}
+	srv, err := acceptOwn(ln, cl)
 	if err != nil {
 		unix.Close(cl)
-		return fdSet{}, fmt.Errorf("accept: %w", err)
+		return fdSet{}, err
 	}
 	for _, fd := range []int{cl, srv} {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {

@@ -17,20 +17,18 @@ import (
 
 // Exit statuses.
 const (
-	exitOK        = 0
-	exitFailed    = 1 // a benchmark failed (the rest ran and were saved), or a run error
-	exitUsage     = 2 // bad flags or arguments
-	exitWeak      = 3 // --strict: a figure is weak (noisy, busy machine, steal, too few samples)
-	exitInterrupt = 130
+	exitOK     = 0
+	exitFailed = 1 // a benchmark failed (the rest ran and were saved), or a run error
+	exitUsage  = 2 // bad flags or arguments
+	exitWeak   = 3 // --strict: a figure is weak (noisy, busy machine, steal, too few samples)
+	// A signal ends a run with 128 + its number (SIGINT 130, SIGTERM 143,
+	// SIGHUP 129), what was measured saved.
 )
 
 // usageError marks errors that are the user's input, not the run's.
 type usageError struct{ error }
 
 func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
-
-// errInterrupted ends a run stopped by a signal (results so far are saved).
-var errInterrupted = errors.New("interrupted")
 
 // errBenchFailed ends a run in which a benchmark failed (the others ran).
 var errBenchFailed = errors.New("a benchmark failed")
@@ -43,9 +41,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.Is(err, errInterrupted):
-		fmt.Fprintln(stderr, "ipcbench: interrupted; results so far were saved")
-		return exitInterrupt
+	case errors.As(err, new(interruptError)):
+		var ie interruptError
+		errors.As(err, &ie)
+		return 128 + int(ie.sig)
 	case errors.Is(err, errBenchFailed):
 		return exitFailed
 	case errors.Is(err, errWeak):
@@ -124,7 +123,8 @@ func newReportCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			if err := fm(stdout, s); err != nil {
+			w := &errWriter{w: stdout}
+			if err := fm(w, s); err != nil {
 				return err
 			}
 			if format == "text" || format == "markdown" {
@@ -132,7 +132,10 @@ func newReportCmd(stdout io.Writer) *cobra.Command {
 				if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
 					dir = filepath.Dir(dir)
 				}
-				report.Profiles(stdout, s, dir)
+				report.Profiles(w, s, dir)
+			}
+			if w.err != nil {
+				return fmt.Errorf("writing the report to stdout: %w", w.err)
 			}
 			return nil
 		},

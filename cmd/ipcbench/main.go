@@ -6,8 +6,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/ipcbench/ipcbench/internal/child"
 	"github.com/ipcbench/ipcbench/scenarios"
@@ -22,8 +20,7 @@ func main() {
 		}
 		os.Exit(0)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	// Signals are caught by the commands that must save what they measured
+	// (run, gate); the others die of them as any program does.
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -7,8 +7,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/ipcbench/ipcbench/internal/child"
 	"github.com/ipcbench/ipcbench/internal/sys"
 	"github.com/ipcbench/ipcbench/internal/testmain"
 
@@ -18,7 +21,23 @@ import (
 	"golang.org/x/perf/benchfmt"
 )
 
-func TestMain(m *testing.M) { testmain.Run(m, scenarios.Roles()) }
+// envCLI makes the test binary the ipcbench command itself (the fault
+// tests start it as a real process, to signal and kill it).
+const envCLI = "IPCBENCH_TEST_AS_CLI"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envCLI) == "1" {
+		if isChild, err := child.Run(scenarios.Roles()); isChild {
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(1)
+			}
+			os.Exit(0)
+		}
+		os.Exit(run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	testmain.Run(m, scenarios.Roles())
+}
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
 	t.Helper()
@@ -191,5 +210,81 @@ func TestFailedRunLeavesNoDirectory(t *testing.T) {
 	ents, _ := os.ReadDir(dir)
 	if code != exitUsage || len(ents) != 0 {
 		t.Fatalf("exit %d, %d entries left", code, len(ents))
+	}
+}
+
+func TestHostileInputs(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"report", "/dev/zero"}, "is not a regular file"},
+		{[]string{"report", fifo}, "is not a regular file"},
+		{[]string{"run", "spawn", "--cmd", ""}, "--cmd is empty"},
+		{[]string{"run", "spawn", "--cpus", " "}, "--cpus is empty"},
+		{[]string{"run", "spawn", "--out", ""}, "--out is empty"},
+		{[]string{"run", "spawn", "--target-ci", "NaN"}, "--target-ci NaN must be between 0 and 1"},
+		{[]string{"run", "spawn", "--min-samples", "100000"}, "--min-samples 100000 is out of range"},
+		{[]string{"run", "output", "--output-sizes", "1KiB", "--write-sizes", "4KiB"}, "--write-sizes 4KiB is larger than the output size 1KiB"},
+		{[]string{"run", "spawn", "--op-timeout", "soon"}, `--op-timeout "soon"`},
+		{[]string{"run", "spawn", "--rounds", "0", "--time", "-1s"}, `--time "-1s"`},
+		{[]string{"run", "spawn", "--budget", "1s", "--time", "1m"}, "exclude each other"},
+	}
+	for _, c := range cases {
+		done := make(chan struct{})
+		var code int
+		var errs string
+		go func() { code, _, errs = runCLI(t, c.args...); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%v: still running after 10s", c.args)
+		}
+		if code != exitUsage || !strings.Contains(errs, c.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, errs, c.want)
+		}
+	}
+}
+
+// A crafted results file: escape sequences in names, warnings and the CPU
+// model must not reach the terminal, and the pprof command printed for
+// pasting must keep a hostile path one argument.
+func TestCraftedResultsFile(t *testing.T) {
+	dir := t.TempDir()
+	doc := `{"schema_version": 2, "run_id": "x", "env": {"cpu_model": "\u001b[2J\u001b[31mEVIL"},
+	  "benchmarks": [{"name": "Spawn/cmd=\u001b]0;owned\u0007/cores=1", "scenario": "Spawn", "samples": [{"iters": 1, "ns_per_op": 5}],
+	    "summary": {"n": 1, "median": 5}, "warnings": [{"kind": "scenario", "text": "\u001b[1mbold\u001b[0m"}]}],
+	  "profiles": [{"kind": "cpu", "path": "x.pprof; touch PWNED #"}]}`
+	path := filepath.Join(dir, "evil.json")
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := runCLI(t, "report", path)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if strings.ContainsAny(out, "\x1b\x07") {
+		t.Fatalf("control characters reached the output: %q", out)
+	}
+	if !strings.Contains(out, `go tool pprof -http=: '`) || strings.Contains(out, "-http=: "+dir+"/x.pprof; touch") {
+		t.Fatalf("the pprof path must be shell-quoted:\n%s", out)
+	}
+}
+
+func TestFailingStdout(t *testing.T) {
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip("no /dev/full")
+	}
+	defer full.Close()
+	var errb bytes.Buffer
+	code := run(context.Background(), []string{"report", filepath.Join("..", "..", "results", "testdata", "set.json")}, full, &errb)
+	if code != exitFailed || !strings.Contains(errb.String(), "no space left on device") {
+		t.Fatalf("exit %d, stderr %q: a failing stdout must fail the command", code, errb.String())
 	}
 }

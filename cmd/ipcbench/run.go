@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -10,18 +9,19 @@ import (
 	"io"
 	mrand "math/rand/v2"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
 
 	"github.com/ipcbench/ipcbench/bench"
+	"github.com/ipcbench/ipcbench/internal/child"
 	"github.com/ipcbench/ipcbench/internal/profiling"
 	"github.com/ipcbench/ipcbench/internal/sys"
 	"github.com/ipcbench/ipcbench/report"
 	"github.com/ipcbench/ipcbench/results"
 	"github.com/ipcbench/ipcbench/scenarios"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"golang.org/x/term"
 )
 
@@ -52,7 +52,9 @@ type runFlags struct {
 	full       bool
 	strict     bool
 	seed       uint64
-	args       []string // as typed, for the record
+	opTimeout  string
+	args       []string        // as typed, for the record
+	given      map[string]bool // flags given on the command line
 }
 
 func addRunFlags(c *cobra.Command, f *runFlags) {
@@ -68,6 +70,7 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.BoolVar(&f.full, "full", false, "the whole cross product (all sizes, output modes and core counts) instead of the representative matrix")
 	fl.BoolVar(&f.strict, "strict", false, "exit 3 when a figure is weak (noisy, busy machine, steal, too few samples): for CI")
 	fl.Uint64Var(&f.seed, "seed", 0, "seed of the rounds' shuffled order (default: random, recorded in the run)")
+	fl.StringVar(&f.opTimeout, "op-timeout", "", "fail a benchmark in which no op finishes for this long, killing what it started (default 10s, or 5× --budget when longer)")
 	fl.StringVar(&f.cpus, "cpus", "", "CPUs the benchmarks may use, e.g. 0-3 or 0,2 (default: all allowed)")
 	fl.StringVar(&f.cmd, "cmd", "", "your own command for spawn and output, e.g. 'gzip -c file' (as hyperfine takes one)")
 	fl.IntVar(&f.minSamples, "min-samples", 0, "samples a benchmark should have (default: the rounds; 1..10000; never beyond the time budget, a warning says so)")
@@ -83,7 +86,7 @@ func newRunCmd(stdout, stderr io.Writer, all []string) *cobra.Command {
 		Long: "Run benchmarks. Exit status: 0 all ran, 1 a benchmark failed (the others still ran and were saved),\n" +
 			"2 usage error, 130 interrupted (what was measured is saved).",
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.args = all
+			f.args, f.given = all, givenFlags(cmd)
 			return doRun(cmd.Context(), args, &f, stdout, stderr)
 		},
 	}
@@ -97,6 +100,7 @@ func newListCmd(stdout, stderr io.Writer) *cobra.Command {
 		Use:   "list [all|" + strings.Join(scenarios.GroupNames(), "|") + "]...",
 		Short: "List the benchmarks a run would take, and how long (same flags as run)",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			f.given = givenFlags(cmd)
 			p, err := buildPlan(args, &f)
 			if err != nil {
 				return err
@@ -145,6 +149,13 @@ func planSummary(args []string, f *runFlags, p *plan, skipped int) string {
 		r.Time, n, r.MinRounds, r.MaxRounds, (r.Time/time.Duration(max(1, visits))).Round(time.Millisecond))
 }
 
+// givenFlags lists the flags given on the command line ("--cmd": true).
+func givenFlags(cmd *cobra.Command) map[string]bool {
+	m := map[string]bool{}
+	cmd.Flags().Visit(func(fl *pflag.Flag) { m["--"+fl.Name] = true })
+	return m
+}
+
 // plan is a validated run: what to run and how.
 type plan struct {
 	groups  []scenarios.Group
@@ -163,6 +174,11 @@ type plan struct {
 func (p *plan) single() bool { return p.rounds.MinRounds <= 1 }
 
 func buildPlan(args []string, f *runFlags) (*plan, error) {
+	for flag, v := range map[string]string{"--cmd": f.cmd, "--cpus": f.cpus, "--out": f.out} {
+		if f.given[flag] && strings.TrimSpace(v) == "" {
+			return nil, usagef("%s is empty (give a value, or leave the flag out)", flag)
+		}
+	}
 	p := &plan{outDir: f.out, fname: f.format}
 	var err error
 	if p.groups, err = selectGroups(args); err != nil {
@@ -267,6 +283,14 @@ func samplingConfig(f *runFlags, profiling bool) (bench.Config, bench.Rounds, er
 		}
 		r.TargetCIWidth, cfg.TargetCIWidth = f.targetCI, f.targetCI
 	}
+	cfg.OpTimeout = max(10*time.Second, 5*cfg.Budget)
+	if f.opTimeout != "" {
+		d, err := time.ParseDuration(f.opTimeout)
+		if err != nil || d <= 0 {
+			return cfg, r, usagef("--op-timeout %q is not a positive duration (e.g. 5s, 1m)", f.opTimeout)
+		}
+		cfg.OpTimeout = d
+	}
 	if r.MinRounds == 1 && cfg.Budget == 0 {
 		cfg.Budget = 2 * time.Second
 		if f.quick {
@@ -320,6 +344,14 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	// Children and threads: a pair each per core, the runtime's threads,
+	// the guardian; the limit must not turn into a runtime crash mid-run.
+	if err := sys.NeedProcs(64 + 4*len(p.opts.CPUs)); err != nil {
+		return err
+	}
+	ctx, interrupted, stopSignals := catchSignals(ctx, stderr)
+	defer stopSignals()
+	defer guard(stderr)()
 	if f.cpus != "" {
 		// The whole run, and every child it starts (affinity is inherited),
 		// stays on the CPUs given; placements pin further inside them.
@@ -330,47 +362,44 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 		defer unpin()
 	}
 	set := newSet(p, f, gmp)
-	var runDir string
-	if !f.noSave {
-		if runDir, err = makeRunDir(p.outDir, set.RunID); err != nil {
-			return err
-		}
-		// Nothing half-written: a run that ends before its results are
-		// saved leaves no directory behind.
-		defer func() {
-			if _, err := os.Stat(filepath.Join(runDir, results.FileName)); err != nil {
-				os.RemoveAll(runDir)
-			}
-		}()
+	out, err := openRun(p, f, set, stderr)
+	if err != nil {
+		return err
 	}
-	prof, err := newProfiler(p.profile, runDir, set)
+	defer out.close()
+	prof, err := newProfiler(p.profile, out.dir, set)
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
-	interrupted := measure(ctx, p, prof, set, newProgress(stderr))
+	measure(ctx, p, prof, set, newProgress(stderr), out.visit)
 	if prof != nil {
 		for _, w := range prof.Finish(set) {
 			fmt.Fprintln(stderr, "ipcbench: profiles: "+w)
 		}
 	}
 	set.FinishedAt = time.Now().UTC()
-	if runDir != "" {
-		if err := save(runDir, set, stderr); err != nil {
-			return err
-		}
+	sig := interrupted()
+	if sig != nil {
+		set.Partial = fmt.Sprintf("%s after %s: %d of %d planned benchmarks have figures", sig, time.Since(t0).Round(time.Second), measured(set), len(p.list))
 	}
-	if ok, err := report.TablesAndNotes(p.fname, stdout, stderr, set); err != nil {
-		return err
-	} else if !ok {
-		if err := p.format(stdout, set); err != nil {
-			return err
-		}
-	}
+	// Print first, then save: a failed save must not cost what was measured.
+	printErr := printRun(p, set, stdout, stderr)
+	saveErr := out.save(set)
 	fmt.Fprintln(stderr, summaryLine(set, time.Since(t0)))
 	switch {
-	case interrupted:
-		return errInterrupted
+	case sig != nil:
+		switch {
+		case out.dir == "":
+			fmt.Fprintf(stderr, "ipcbench: %s; what was measured is printed above (not saved: --no-save)\n", sig)
+		case saveErr == nil:
+			fmt.Fprintf(stderr, "ipcbench: %s; what was measured is saved (marked partial)\n", sig)
+		}
+		return *sig
+	case saveErr != nil:
+		return saveErr
+	case printErr != nil:
+		return printErr
 	case set.Failures() > 0:
 		return errBenchFailed
 	case f.strict && weak(set) > 0:
@@ -378,6 +407,53 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 		return errWeak
 	}
 	return nil
+}
+
+// measured counts the benchmarks with figures.
+func measured(set *results.Set) int {
+	n := 0
+	for i := range set.Benchmarks {
+		if set.Benchmarks[i].OK() {
+			n++
+		}
+	}
+	return n
+}
+
+// printRun renders the run: tables (or the document) on stdout, notes on
+// stderr. A failing stdout (a full disk, a closed pipe) is an error of the
+// run, not a silent success.
+func printRun(p *plan, set *results.Set, stdout, stderr io.Writer) error {
+	w := &errWriter{w: stdout}
+	ok, err := report.TablesAndNotes(p.fname, w, stderr, set)
+	if err == nil && !ok {
+		err = p.format(w, set)
+	}
+	if err == nil {
+		err = w.err
+	}
+	if err != nil {
+		return fmt.Errorf("writing the results to stdout: %w", err)
+	}
+	return nil
+}
+
+// errWriter keeps the first write error of a writer whose errors a
+// renderer may drop.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	n, err := e.w.Write(p)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // errWeak ends a --strict run whose figures are weak.
@@ -464,27 +540,13 @@ func newSet(p *plan, f *runFlags, gmp int) *results.Set {
 	return set
 }
 
-// makeRunDir creates the run's directory and proves it takes a file
-// before minutes are spent measuring.
-func makeRunDir(out, runID string) (string, error) {
-	runDir := filepath.Join(out, runID)
-	if err := os.MkdirAll(runDir, 0o755); err != nil {
-		return "", usagef("--out %q is not writable: %v", out, err)
-	}
-	if err := results.WriteFileAtomic(filepath.Join(runDir, ".probe"), nil); err != nil {
-		os.Remove(runDir)
-		return "", usagef("--out %q is not writable: %v", out, err)
-	}
-	os.Remove(filepath.Join(runDir, ".probe"))
-	return runDir, nil
-}
-
 // measure runs the plan into set, in rounds or (--rounds 1, --profile)
-// one benchmark after the other; true when interrupted.
-func measure(ctx context.Context, p *plan, prof *profiling.Run, set *results.Set, progress *progress) bool {
+// one benchmark after the other; every finished visit goes to visited.
+func measure(ctx context.Context, p *plan, prof *profiling.Run, set *results.Set, progress *progress, visited func(i, round int, v results.Benchmark)) {
 	defer progress.finish()
 	if p.single() {
 		cfg := p.cfg.Defaults()
+		cfg.Abort = child.KillAll
 		if prof != nil {
 			cfg.Hooks = append(cfg.Hooks, prof)
 		}
@@ -493,33 +555,22 @@ func measure(ctx context.Context, p *plan, prof *profiling.Run, set *results.Set
 			progress.show(bench.Progress{Round: 1, Rounds: 1, Done: i, Planned: len(p.list), Elapsed: time.Since(t0), Name: s.Name()})
 			b, err := bench.Run(ctx, s, cfg)
 			set.Benchmarks = append(set.Benchmarks, b)
+			visited(i, 1, b)
 			progress.failed(&b)
 			if err != nil {
-				return true
+				return
 			}
 		}
-		return false
+		return
 	}
 	r := p.rounds
+	r.Config.Abort = child.KillAll
 	r.Progress = progress.show
-	r.Visited = func(_, _ int, v results.Benchmark) { progress.failed(&v) }
-	out, err := r.Run(ctx, p.list)
-	set.Benchmarks = out
-	return err != nil
-}
-
-// save writes the results document atomically into the run directory.
-func save(runDir string, set *results.Set, stderr io.Writer) error {
-	var buf bytes.Buffer
-	if err := results.Encode(&buf, set); err != nil {
-		return err
+	r.Visited = func(i, round int, v results.Benchmark) {
+		visited(i, round, v)
+		progress.failed(&v)
 	}
-	path := filepath.Join(runDir, results.FileName)
-	if err := results.WriteFileAtomic(path, buf.Bytes()); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "saved %s\n", path)
-	return nil
+	set.Benchmarks, _ = r.Run(ctx, p.list)
 }
 
 func newRunID() string {

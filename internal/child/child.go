@@ -78,16 +78,15 @@ func Run(roles Roles) (isChild bool, err error) {
 	os.Unsetenv(envRole)
 	n, _ := strconv.Atoi(os.Getenv(envNFiles))
 	os.Unsetenv(envNFiles)
+	if role == guardianRole {
+		return true, runGuardian(files(n))
+	}
 	// Explicit GOMAXPROCS: pinning threads later must not make the runtime
 	// change it mid-run (docs/measuring.md, pitfall 5).
 	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
 	fn, ok := roles[role]
 	if !ok {
 		return true, fmt.Errorf("ipcbench child: unknown role %q", role)
-	}
-	files := make([]*os.File, n)
-	for i := range files {
-		files[i] = os.NewFile(uintptr(3+i), "extra-"+strconv.Itoa(i))
 	}
 	hooksMu.Lock()
 	start := startHook
@@ -96,9 +95,18 @@ func Run(roles Roles) (isChild bool, err error) {
 	if start != nil {
 		stop = start(role)
 	}
-	err = fn(context.Background(), files, os.Args[1:])
+	err = fn(context.Background(), files(n), os.Args[1:])
 	stop()
 	return true, err
+}
+
+// files are the n ExtraFiles a parent passed, fd 3, 4, ….
+func files(n int) []*os.File {
+	fs := make([]*os.File, n)
+	for i := range fs {
+		fs[i] = os.NewFile(uintptr(3+i), "extra-"+strconv.Itoa(i))
+	}
+	return fs
 }
 
 // Proc is one child process: its exec.Cmd, hardened, and the tail of its
@@ -119,6 +127,8 @@ type Proc struct {
 func New(ctx context.Context, what string, argv ...string) *Proc {
 	p := &Proc{Cmd: exec.CommandContext(ctx, argv[0], argv[1:]...), what: what}
 	harden(p.Cmd)
+	// When ctx is done, the whole group goes, not just the child.
+	p.Cmd.Cancel = func() error { killGroup(p.Cmd.Process.Pid); return nil }
 	return p
 }
 
@@ -152,12 +162,14 @@ func (p *Proc) WithoutHookEnv() {
 	p.hookEnv = 0
 }
 
-// harden sets what every child needs: death with the parent, and a bounded
-// wait for its I/O after it is killed.
+// harden sets what every child needs: a process group of its own (killed
+// whole), death with the parent, and a bounded wait for its I/O after it
+// is killed.
 func harden(cmd *exec.Cmd) {
 	if cmd.SysProcAttr == nil {
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 	}
+	cmd.SysProcAttr.Setpgid = true
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGKILL
 	cmd.WaitDelay = 2 * time.Second
 }
@@ -177,6 +189,7 @@ func (p *Proc) Start() error {
 		p.closeTail()
 		return fmt.Errorf("%s: %w", p.what, err)
 	}
+	register(p.Cmd.Process.Pid)
 	return nil
 }
 
@@ -188,16 +201,19 @@ func (p *Proc) Pid() int {
 	return p.Cmd.Process.Pid
 }
 
-// Kill kills the child (it is then reaped by Wait).
+// Kill kills the child and its process group (it is then reaped by Wait).
 func (p *Proc) Kill() {
 	if p.Cmd.Process != nil {
-		_ = p.Cmd.Process.Kill()
+		killGroup(p.Cmd.Process.Pid)
 	}
 }
 
 // Wait waits for the child and returns nil or the explained failure.
 func (p *Proc) Wait() error {
 	err := p.Cmd.Wait()
+	if p.Cmd.Process != nil {
+		unregister(p.Cmd.Process.Pid)
+	}
 	defer p.closeTail()
 	if err == nil {
 		return nil

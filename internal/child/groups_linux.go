@@ -1,0 +1,173 @@
+package child
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// Every child runs in a process group of its own (Setpgid), so that what
+// it starts (the command /bin/sh -c forks, a script's own children) is
+// killed with it: Kill and KillAll signal the whole group. The registry
+// knows the live ones, so that an interrupt or a per-op timeout can end
+// every child at once without a watcher goroutine per child (which a
+// measured spawn would pay for).
+
+var live struct {
+	sync.Mutex
+	pids map[int]bool
+}
+
+func register(pid int) {
+	live.Lock()
+	if live.pids == nil {
+		live.pids = map[int]bool{}
+	}
+	live.pids[pid] = true
+	live.Unlock()
+}
+
+func unregister(pid int) {
+	live.Lock()
+	delete(live.pids, pid)
+	live.Unlock()
+}
+
+func isLive(pid int) bool {
+	live.Lock()
+	defer live.Unlock()
+	return live.pids[pid]
+}
+
+// killGroup SIGKILLs the process group a child leads, and the child
+// itself should it have left the group.
+func killGroup(pid int) {
+	_ = syscall.Kill(-pid, syscall.SIGKILL)
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+}
+
+// KillAll kills every live child's process group, and every other
+// direct child but the guardian: on an interrupt, on a per-op timeout,
+// before exiting. Their Waits then return. The scan of /proc finds a child
+// not yet registered: one between its clone and its exec, for which the
+// starting thread waits (os/exec uses vfork), stopped, say, by SIGSTOP.
+func KillAll() {
+	live.Lock()
+	pids := make([]int, 0, len(live.pids))
+	for pid := range live.pids {
+		pids = append(pids, pid)
+	}
+	live.Unlock()
+	for _, pid := range pids {
+		killGroup(pid)
+	}
+	g := guardianPid()
+	for _, pid := range childrenOf(os.Getpid()) {
+		if pid != g {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// Live is the number of children started and not yet waited for.
+func Live() int {
+	live.Lock()
+	defer live.Unlock()
+	return len(live.pids)
+}
+
+// BecomeSubreaper makes this process the reaper of its descendants: when
+// a child dies, its own children (a command's background jobs, a shell's
+// grandchildren) are re-parented here instead of to init, where
+// ReapOrphans finds and ends them.
+func BecomeSubreaper() error {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("child: PR_SET_CHILD_SUBREAPER: %w", err)
+	}
+	return nil
+}
+
+// ReapOrphans kills and reaps the processes re-parented to this one (see
+// BecomeSubreaper) that are not live children of ours, with their process
+// groups, and returns how many it ended. Call it between benchmarks.
+func ReapOrphans() int {
+	me := os.Getpid()
+	n := 0
+	for _, pid := range childrenOf(me) {
+		if isLive(pid) || pid == guardianPid() {
+			continue
+		}
+		killGroup(pid)
+		var ws syscall.WaitStatus
+		_, _ = syscall.Wait4(pid, &ws, 0, nil)
+		n++
+	}
+	return n
+}
+
+// childrenOf lists the pids whose parent is ppid, from /proc.
+func childrenOf(ppid int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(data)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) > 1 {
+			if p, _ := strconv.Atoi(f[1]); p == ppid {
+				out = append(out, pid)
+			}
+		}
+	}
+	return out
+}
+
+// WithEnv lists the processes (other than this one) whose environment
+// holds the variable assignment kv, e.g. a run's token: every process a
+// run started, however deep, unless it cleared its environment.
+func WithEnv(kv string) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	me := os.Getpid()
+	needle := []byte(kv)
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == me {
+			continue
+		}
+		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
+		if err != nil {
+			continue
+		}
+		for _, v := range bytes.Split(env, []byte{0}) {
+			if bytes.Equal(v, needle) {
+				out = append(out, pid)
+				break
+			}
+		}
+	}
+	return out
+}
