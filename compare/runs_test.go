@@ -48,7 +48,7 @@ func TestCompareRunsSameMachine(t *testing.T) {
 	failed.Error = "exec \"nope\": not found"
 	old.Benchmarks = append(old.Benchmarks, bench(r, "Broken/cores=1", 1, 0.01, 10, 0))
 	new := set("new", t0.Add(10*time.Minute), machine,
-		bench(r, "Spawn/mode=spawn/cmd=true/cores=1", 1.4e6, 0.03, 40, 0), // +40%
+		bench(r, "Spawn/mode=spawn/cmd=true/cores=1", 1.4e6, 0.03, 40, 0),    // +40%
 		bench(r, "RoundTrip/transport=pipe/cores=1", 3000*1.08, 0.03, 40, 0), // +8%: within the drift
 		bench(r, "RoundTrip/transport=unix/cores=1", 3500*0.6, 0.03, 40, 0),  // -40%
 		bench(r, "New/cores=1", 100, 0.01, 10, 0),

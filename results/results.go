@@ -110,7 +110,7 @@ type Benchmark struct {
 	Samples []Sample `json:"samples"`
 	Summary Summary  `json:"summary"`
 	// Rounds is how many rounds the samples were taken in (0 or 1: one).
-	Rounds int `json:"rounds"`
+	Rounds int `json:"rounds,omitempty"`
 	// PercentileSource says where p50..p999 come from: "per-op" (each operation
 	// timed on its own into a histogram) or "batch" (percentiles of batch means,
 	// used where per-op clock reads would distort a short operation).
@@ -137,7 +137,7 @@ type Benchmark struct {
 type Sample struct {
 	Iters   int64   `json:"iters"`
 	NsPerOp float64 `json:"ns_per_op"`
-	Round   int     `json:"round"` // the round it was taken in
+	Round   int     `json:"round,omitempty"` // the round it was taken in
 }
 
 // Summary describes a distribution of per-op values in the benchmark's unit.
