@@ -320,6 +320,9 @@ func (g *Gate) Series(name results.Name) *Series {
 	return nil
 }
 
+// SeriesList is every benchmark's observations, in the gate's order.
+func (g *Gate) SeriesList() []*Series { return g.series }
+
 // NextStage is the round count of the next planned look, 0 when all
 // looks were taken.
 func (g *Gate) NextStage() int {

@@ -39,9 +39,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr, args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	var st exitStatus // compare and gate choose their own status (gate.go)
 	switch {
 	case err == nil:
 		return exitOK
+	case errors.As(err, &st):
+		if st.msg != "" {
+			fmt.Fprintln(stderr, "ipcbench: "+st.msg)
+		}
+		return st.code
 	case errors.Is(err, errInterrupted):
 		fmt.Fprintln(stderr, "ipcbench: interrupted; results so far were saved")
 		return exitInterrupt
@@ -77,6 +83,7 @@ func newRoot(stdout, stderr io.Writer, args []string) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr, args), newListCmd(stdout), newReportCmd(stdout), newVersionCmd(stdout))
+	root.AddCommand(newCompareCmd(stdout), newGateCmd(stdout, stderr))
 	return root
 }
 
