@@ -145,8 +145,8 @@ type verdictJSON struct {
 	CILow          *float64     `json:"ci_low"`
 	CIHigh         *float64     `json:"ci_high"`
 	CILevel        float64      `json:"ci_level"`
-	Threshold      float64      `json:"threshold"`
-	NoiseFloor     float64      `json:"noise_floor,omitempty"`
+	Threshold      *float64     `json:"threshold"`             // null: infinite (no finite noise floor)
+	NoiseFloor     float64      `json:"noise_floor,omitempty"` // -1: the calibration found none
 	MDE            *float64     `json:"mde"`
 	PRegression    float64      `json:"p_regression"`
 	Outcome        Outcome      `json:"verdict"`
@@ -160,8 +160,11 @@ func (v Verdict) MarshalJSON() ([]byte, error) {
 		Name: v.Name, Unit: v.Unit, HigherIsBetter: v.HigherIsBetter, Rounds: v.Rounds,
 		BaseMedian: v.BaseMedian, HeadMedian: v.HeadMedian,
 		Change: num(v.Change.Est), CILow: num(v.Change.Lo), CIHigh: num(v.Change.Hi), CILevel: v.Change.Level,
-		Threshold: v.Threshold, NoiseFloor: v.NoiseFloor, MDE: num(v.MDE), PRegression: v.PRegression,
+		Threshold: num(v.Threshold), NoiseFloor: v.NoiseFloor, MDE: num(v.MDE), PRegression: v.PRegression,
 		Outcome: v.Outcome, Reason: v.Reason, DecidedAt: v.DecidedAt,
+	}
+	if math.IsInf(v.NoiseFloor, 1) {
+		w.NoiseFloor = -1
 	}
 	if !v.Change.OK {
 		w.CILow, w.CIHigh = nil, nil
@@ -177,9 +180,12 @@ func (v *Verdict) UnmarshalJSON(data []byte) error {
 	}
 	*v = Verdict{
 		Name: w.Name, Unit: w.Unit, HigherIsBetter: w.HigherIsBetter, Rounds: w.Rounds,
-		BaseMedian: w.BaseMedian, HeadMedian: w.HeadMedian, Threshold: w.Threshold, NoiseFloor: w.NoiseFloor,
+		BaseMedian: w.BaseMedian, HeadMedian: w.HeadMedian, Threshold: unnum(w.Threshold, math.Inf(1)), NoiseFloor: w.NoiseFloor,
 		PRegression: w.PRegression, Outcome: w.Outcome, Reason: w.Reason, DecidedAt: w.DecidedAt,
 		MDE: unnum(w.MDE, math.Inf(1)),
+	}
+	if v.NoiseFloor < 0 {
+		v.NoiseFloor = math.Inf(1)
 	}
 	v.Change = Interval{Est: unnum(w.Change, math.NaN()), Lo: unnum(w.CILow, math.Inf(-1)), Hi: unnum(w.CIHigh, math.Inf(1)), Level: w.CILevel}
 	v.Change.OK = w.CILow != nil && w.CIHigh != nil

@@ -241,6 +241,9 @@ func Look(series []*Series, plan Plan, floors map[results.Name]float64) []Verdic
 		}
 		T := v.Threshold
 		switch {
+		case math.IsInf(T, 1):
+			v.Outcome = Inconclusive
+			v.Reason = "too noisy to gate here: its calibration found no finite noise floor"
 		case !v.Change.OK:
 			v.Outcome = Inconclusive
 			v.Reason = fmt.Sprintf("%d rounds are too few for a %s interval", v.Rounds, pct0(v.Change.Level))
@@ -415,7 +418,12 @@ func median(x []float64) float64 {
 }
 
 // pct0 and pct1 print a fraction as a percentage.
-func pct0(f float64) string { return trimPct(fmt.Sprintf("%.1f", 100*f)) }
+func pct0(f float64) string {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return "∞"
+	}
+	return trimPct(fmt.Sprintf("%.1f", 100*f))
+}
 func pct1(f float64) string {
 	if math.IsInf(f, 0) || math.IsNaN(f) {
 		return "∞"

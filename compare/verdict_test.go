@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"encoding/json"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -99,10 +100,16 @@ func TestLookTooFewRoundsAndFloors(t *testing.T) {
 	if vs[0].Outcome != Pass || vs[0].Threshold != 0.25 {
 		t.Errorf("floor 25%%: %s T=%v (%s)", vs[0].Outcome, vs[0].Threshold, vs[0].Reason)
 	}
-	// An unknown floor (+Inf) never fails.
+	// An unknown floor (+Inf): too noisy to gate, never a pass or a failure,
+	// and the verdict document still encodes.
 	vs = Look([]*Series{s}, onePlan(20), map[results.Name]float64{"Floored": math.Inf(1)})
-	if vs[0].Outcome == Regression {
-		t.Errorf("infinite floor: %s", vs[0].Outcome)
+	if vs[0].Outcome != Inconclusive || !strings.Contains(vs[0].Reason, "too noisy") {
+		t.Errorf("infinite floor: %s %s", vs[0].Outcome, vs[0].Reason)
+	}
+	b, err := json.Marshal(vs[0])
+	var back Verdict
+	if err != nil || json.Unmarshal(b, &back) != nil || !math.IsInf(back.Threshold, 1) || !math.IsInf(back.NoiseFloor, 1) {
+		t.Errorf("infinite floor in JSON: %s %v → %+v", b, err, back)
 	}
 }
 
