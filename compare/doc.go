@@ -7,8 +7,9 @@
 // saves, and the renderings of all of them.
 //
 // Like report, compare reads results only: it never imports the engine or
-// the scenarios, and every function here is pure (no process, no clock),
-// so it is tested on synthetic data with known answers.
+// the scenarios, and nothing here starts a process or reads a clock (the
+// gate's rounds are run by cmd/ipcbench), so it is tested on synthetic
+// data with known answers.
 //
 // Conventions. A change is the ratio head/base (or new/old) of a figure,
 // shown as a relative change (+7% = 1.07×) and computed on log values, so
