@@ -478,7 +478,7 @@ func runGate(ctx context.Context, g *gateSetup, seed uint64, stderr io.Writer) (
 	t0 := time.Now()
 	_, _, units, env, err := g.arms.round(ctx, keys, true, budget, timeout())
 	if err != nil {
-		fail(err)
+		fail(fmt.Errorf("warmup round: %w", err))
 		return finish(nil), nil
 	}
 	if env != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -8,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipcbench/ipcbench/compare"
 	"github.com/ipcbench/ipcbench/internal/leakcheck"
@@ -231,6 +234,25 @@ func TestGateRealCommands(t *testing.T) {
 	code, stdout, stderr = runCLI(t, append([]string{"gate", "--base-cmd", "/bin/true", "--head-cmd", slow, "--noise", noise}, common...)...)
 	if code != compare.ExitRegression && !strings.Contains(stdout, "too noisy") {
 		t.Fatalf("with the noise file: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+}
+
+// An interrupt ends the gate at once, kills the arm, and never passes.
+func TestGateInterrupted(t *testing.T) {
+	leakcheck.Check(t)
+	dir := t.TempDir()
+	base := fakeArm(t, dir, "base", 1000000, fakeNames, "")
+	slow := fakeArm(t, dir, "slowarm", 1000000, fakeNames, "exec sleep 30")
+	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
+	defer cancel()
+	var out, errb bytes.Buffer
+	code := run(ctx, append([]string{"gate", "--base", base, "--head", slow, "--json", filepath.Join(dir, "g.json")}, quick...), &out, &errb)
+	if code != compare.ExitInterrupted || !strings.Contains(errb.String(), "interrupted") || strings.Contains(out.String(), "PASS") {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errb.String())
+	}
+	data, _ := os.ReadFile(filepath.Join(dir, "g.json"))
+	if r, err := compare.DecodeGate(data); err != nil || r.Outcome != compare.Interrupted || r.ExitCode != 130 {
+		t.Fatalf("report %v %+v", err, r)
 	}
 }
 
