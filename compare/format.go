@@ -223,7 +223,7 @@ func compareTable(w io.Writer, c *Comparison, md bool) error {
 		}
 	}
 	level := level1(c.Confidence)
-	header := []string{"benchmark", "old", "new", "change", level + " CI", "p", "verdict"}
+	header := []string{"benchmark", "old ±CI", "new ±CI", "change", level + " CI", "p", "verdict"}
 	rows := [][]string{}
 	for _, r := range c.Rows {
 		v := r.Verdict

@@ -164,17 +164,11 @@ func Runs(old, new *results.Set, oldLabel, newLabel string, opt Options) (*Compa
 		}
 		lo, hi := orient(math.Log1p(r.Change.Lo), r.HigherIsBetter), orient(math.Log1p(r.Change.Hi), r.HigherIsBetter)
 		lo, hi = min(lo, hi), max(lo, hi)
-		switch {
+		switch { // on badness: a higher MB/s is "faster" too
 		case lo > tau:
 			r.Verdict = "slower"
-			if r.HigherIsBetter {
-				r.Verdict = "worse"
-			}
 		case hi < -tau:
 			r.Verdict = "faster"
-			if r.HigherIsBetter {
-				r.Verdict = "better"
-			}
 		}
 	}
 	c.Notes = notes(c, basis, old, new)
