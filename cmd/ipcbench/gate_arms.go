@@ -24,19 +24,31 @@ import (
 
 type binaryArms struct {
 	base, head string
-	sel        []string // run arguments after --
+	sel        []string        // run arguments after --
+	rounds     map[string]bool // per binary: its `run` takes --rounds
 }
 
 // armRunArgs is the one place an arm's command line is built: the user's
 // selection, then what the gate needs (its budget, nothing saved, JSON on
 // stdout, exactly the benchmarks still undecided). The gate's flags come
-// last so they win over the same flags in the selection.
-//
-// When `run` samples in rounds (--rounds N), add "--rounds", "1" here: the
-// gate does its own rounds, each arm invocation is one round.
-func armRunArgs(sel []string, keys []results.Name, budget time.Duration) []string {
+// last so they win over the same flags in the selection. An ipcbench whose
+// `run` samples in rounds is asked for one: the gate does its own rounds,
+// each arm invocation is one of them (older builds, without --rounds, take
+// one round anyway).
+func armRunArgs(sel []string, keys []results.Name, budget time.Duration, rounds bool) []string {
 	args := append([]string{"run"}, sel...)
-	return append(args, "--budget", budget.String(), "--no-save", "--format", "json", "--filter", exactFilter(keys))
+	args = append(args, "--budget", budget.String(), "--no-save", "--format", "json", "--filter", exactFilter(keys))
+	if rounds {
+		args = append(args, "--rounds", "1")
+	}
+	return args
+}
+
+// takesRounds reports whether bin's `run` has a --rounds flag (base and
+// head may be builds from before and after it appeared).
+func takesRounds(ctx context.Context, arm, bin string, timeout time.Duration) bool {
+	out, err := invoke(ctx, arm, bin, []string{"run", "--help"}, timeout)
+	return err == nil && bytes.Contains(out, []byte("--rounds "))
 }
 
 // exactFilter is a --filter matching exactly these names.
@@ -169,11 +181,13 @@ func (a *binaryArms) list(ctx context.Context, timeout time.Duration) (common, o
 	if err != nil {
 		return nil, nil, nil, nil, err
 	}
+	a.rounds = map[string]bool{a.base: takesRounds(ctx, "base", a.base, timeout)}
 	hn, hs := bn, bs
 	if a.head != a.base {
 		if hn, hs, err = listArm(ctx, "head", a.head, a.sel, timeout); err != nil {
 			return nil, nil, nil, nil, err
 		}
+		a.rounds[a.head] = takesRounds(ctx, "head", a.head, timeout)
 	}
 	common, onlyBase, onlyHead, skipped = pairLists(bn, hn, bs, hs)
 	return common, onlyBase, onlyHead, skipped, nil
@@ -234,7 +248,7 @@ func (a *binaryArms) round(ctx context.Context, keys []results.Name, baseFirst b
 // runArm runs one arm's round and reads its medians from the results
 // document it prints.
 func (a *binaryArms) runArm(ctx context.Context, arm, bin string, keys []results.Name, budget, timeout time.Duration) (map[results.Name]float64, map[results.Name]string, *results.Env, error) {
-	args := armRunArgs(a.sel, keys, budget)
+	args := armRunArgs(a.sel, keys, budget, a.rounds[bin])
 	out, runErr := invoke(ctx, arm, bin, args, timeout)
 	var ae *armError
 	if errors.As(runErr, &ae) || errors.Is(runErr, context.Canceled) {

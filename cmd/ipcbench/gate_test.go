@@ -19,7 +19,9 @@ import (
 // fakeArm writes a stand-in for an ipcbench binary: `list` prints names,
 // `run` prints a results document whose median for every benchmark is
 // median × (1 + (n mod 5 - 2)/1000), n counting its runs (a little
-// deterministic noise), after doing whatever extra says. The gate's
+// deterministic noise), after doing whatever extra says; it records its
+// arguments in NAME.args, and its `run --help` offers --rounds when
+// NAME.rounds exists. The gate's
 // plumbing (invocation, parsing, pairing, verdicts, exit codes, faults)
 // is tested on it without measuring anything.
 func fakeArm(t *testing.T, dir, name string, median int, names []string, extra string) string {
@@ -36,6 +38,12 @@ list)
 	printf '%%s\n' %[4]s
 	exit 0;;
 run)
+	if [ "$2" = --help ]; then
+		echo "Usage: fake run"
+		if [ -e %[1]s/%[2]s.rounds ]; then echo "      --rounds int   rounds"; fi
+		exit 0
+	fi
+	echo "$*" >> %[1]s/%[2]s.args
 	n=$(cat "$cnt" 2>/dev/null || echo 0); echo $((n+1)) > "$cnt"
 	m=$(( %[5]d * (1000 + n %% 5 - 2) / 1000 ))
 	%[6]s
@@ -109,9 +117,23 @@ func TestGateFakeArmsVerdicts(t *testing.T) {
 		t.Errorf("head ran %s times, want 9 (warmup + 8 rounds)", b)
 	}
 
+	// The arm's command line: the gate's flags after the selection; one
+	// round per invocation where `run` knows --rounds.
+	invoked, _ := os.ReadFile(filepath.Join(dir, "slow.args"))
+	first := strings.SplitN(string(invoked), "\n", 2)[0]
+	want := "run --budget 1ms --no-save --format json --filter ^(?:Spawn/mode=spawn/cmd=true/cores=1|RoundTrip/transport=unix/mode=raw/size=64/placement=same-core/cores=1)$"
+	if first != want {
+		t.Errorf("arm invoked as %q, want %q", first, want)
+	}
+
+	os.WriteFile(filepath.Join(dir, "same.rounds"), nil, 0o644)
 	code, stdout, stderr = runCLI(t, append([]string{"gate", "--base", base, "--head", same}, quick...)...)
 	if code != compare.ExitPass || !strings.Contains(stdout, "PASS (exit 0)") {
 		t.Fatalf("+0.1%%: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	invoked, _ = os.ReadFile(filepath.Join(dir, "same.args"))
+	if !strings.HasSuffix(strings.SplitN(string(invoked), "\n", 2)[0], " --rounds 1") {
+		t.Errorf("an arm whose run takes --rounds was invoked as %q", invoked)
 	}
 }
 
