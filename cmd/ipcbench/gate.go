@@ -78,8 +78,9 @@ error rate split across the looks, Holm-corrected across benchmarks.
   inconclusive  anything else, with the MDE: the change this run could resolve
 
 Arms: two ipcbench binaries (--base ./old/ipcbench --head ./new/ipcbench), each round running
-'BIN run <args after --> --budget B --no-save --format json --filter <undecided>'; or two commands for the spawn and
-output scenarios (--base-cmd 'node old.js' --head-cmd 'node new.js'), measured in this process.
+'BIN run <args after --> --budget B --no-save --format json --filter <undecided>'; or two
+commands for the spawn and output scenarios (--base-cmd 'node old.js' --head-cmd 'node new.js'),
+measured in this process.
 --aa runs the same arm twice: the noise floor and false-alarm rate of this runner per benchmark,
 saved with --noise FILE; later gates read that file (--noise FILE) and raise T to each floor.
 
