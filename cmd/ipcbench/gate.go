@@ -511,7 +511,9 @@ func runGate(ctx context.Context, g *gateSetup, seed uint64, stderr io.Writer) (
 	timeUp := false
 	for stage := gt.NextStage(); stage != 0 && !timeUp; stage = gt.NextStage() {
 		for round < stage {
-			if time.Now().Add(lastDur).After(deadline) {
+			// Start a round only if one like the last (with a margin for
+			// its variation) still ends before the deadline.
+			if time.Now().Add(lastDur * 5 / 4).After(deadline) {
 				timeUp = true
 				break
 			}
