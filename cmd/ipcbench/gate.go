@@ -8,6 +8,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -85,7 +87,8 @@ measured in this process.
 saved with --noise FILE; later gates read that file (--noise FILE) and raise T to each floor.
 
 Exit status: 0 pass, 1 regression, 2 usage error, 3 inconclusive (0 with --inconclusive=pass),
-4 an arm failed (missing, crashed, hung, printed garbage, a benchmark failed), 130 interrupted.
+4 an arm failed (missing, crashed, hung, printed garbage, a benchmark failed) or the gate's files
+could not be written, 130 interrupted.
 A partial gate never passes.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
@@ -179,6 +182,19 @@ func parseGate(f *gateFlags, sel []string) (*gateSetup, error) {
 		}
 	}
 	g.noisePath = f.noise
+	// Output files are checked before minutes are spent measuring.
+	outputs := []struct{ flag, path string }{{"--markdown", f.markdown}, {"--json", f.jsonFile}, {"--github-benchmark", f.githubBench}, {"--bench", f.benchFile}}
+	if f.aa {
+		outputs = append(outputs, struct{ flag, path string }{"--noise", f.noise}) // written by a calibration
+	}
+	for _, o := range outputs {
+		if o.path == "" {
+			continue
+		}
+		if err := checkWritable(o.path); err != nil {
+			return nil, usagef("%s %q cannot be written: %v", o.flag, o.path, err)
+		}
+	}
 	binary := f.base != "" || f.head != ""
 	command := f.baseCmd != "" || f.headCmd != ""
 	switch {
@@ -231,6 +247,19 @@ func parseGate(f *gateFlags, sel []string) (*gateSetup, error) {
 	return g, nil
 }
 
+// checkWritable proves a file can be created in path's directory, without
+// touching path itself.
+func checkWritable(path string) error {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return errors.New("it is a directory")
+	}
+	probe := filepath.Join(filepath.Dir(path), ".ipcbench-probe-"+strconv.Itoa(os.Getpid()))
+	if err := results.WriteFileAtomic(probe, nil); err != nil {
+		return errors.Unwrap(err)
+	}
+	return os.Remove(probe)
+}
+
 func stagesFlag(s string) ([]int, error) {
 	var out []int
 	for _, p := range splitList(s) {
@@ -272,7 +301,8 @@ func doGate(ctx context.Context, f *gateFlags, sel []string, stdout, stderr io.W
 			return err
 		}
 		if err := writeGateFiles(f, r, stderr); err != nil {
-			return err
+			compare.GateText(stdout, r)
+			return exitStatus{code: compare.ExitArmFailed, msg: err.Error()}
 		}
 		if err := compare.GateText(stdout, r); err != nil {
 			return err

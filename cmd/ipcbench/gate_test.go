@@ -209,6 +209,8 @@ func TestGateUsageErrors(t *testing.T) {
 		{[]string{"gate", "--base", "a", "--head", "b", "--noise", noise}, "a results document, not a noise file"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--noise", filepath.Join(dir, "none.json")}, "no such file"},
 		{[]string{"gate", "spawn", "--base", "a", "--head", "b"}, "no arguments before --"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--json", "/proc/nope/g.json"}, `--json "/proc/nope/g.json" cannot be written`},
+		{[]string{"gate", "--base", "a", "--head", "b", "--markdown", dir}, "it is a directory"},
 	}
 	for _, c := range cases {
 		code, out, errs := runCLI(t, c.args...)
