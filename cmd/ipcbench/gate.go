@@ -327,7 +327,7 @@ func doGate(ctx context.Context, f *gateFlags, sel []string, stdout, stderr io.W
 	}
 	last := reports[len(reports)-1]
 	if err := writeGateFiles(f, last, stderr); err != nil {
-		return err
+		return exitStatus{code: compare.ExitArmFailed, msg: err.Error()}
 	}
 	n := compare.NoiseFromAA(reports, g.plan.MaxRegression)
 	if err := compare.NoiseText(stdout, n); err != nil {
@@ -339,7 +339,7 @@ func doGate(ctx context.Context, f *gateFlags, sel []string, stdout, stderr io.W
 			return err
 		}
 		if err := results.WriteFileAtomic(g.noisePath, data); err != nil {
-			return err
+			return exitStatus{code: compare.ExitArmFailed, msg: "gate: " + err.Error()}
 		}
 		fmt.Fprintf(stderr, "saved %s\n", g.noisePath)
 	}
