@@ -271,9 +271,10 @@ func Look(series []*Series, plan Plan, floors map[results.Name]float64) []Verdic
 	return out
 }
 
-// Gate runs the sequential design over rounds: the caller adds each
-// round's pairs, asks Due whether a look is due, and calls Look; verdicts
-// reached at a look are final (their benchmarks need no more rounds).
+// Gate runs the sequential design over rounds: the caller measures rounds
+// of the Undecided benchmarks up to NextStage, adds each round's pairs,
+// and calls Look; verdicts reached at a look are final (their benchmarks
+// need no more rounds), except in an exhaustive (A/A) gate.
 type Gate struct {
 	plan     Plan
 	floors   map[results.Name]float64
