@@ -109,8 +109,6 @@ type Benchmark struct {
 	// Samples are timed batches: each is Iters operations between two clock reads.
 	Samples []Sample `json:"samples"`
 	Summary Summary  `json:"summary"`
-	// Rounds is how many rounds the samples were taken in (0 or 1: one).
-	Rounds int `json:"rounds,omitempty"`
 	// PercentileSource says where p50..p999 come from: "per-op" (each operation
 	// timed on its own into a histogram) or "batch" (percentiles of batch means,
 	// used where per-op clock reads would distort a short operation).
@@ -131,13 +129,22 @@ type Benchmark struct {
 	Iterations int64   `json:"iterations"`  // timed operations in all samples
 	WarmupOps  int64   `json:"warmup_ops"`
 	LoadShare  float64 `json:"foreign_load_share"` // CPU share used by others while it ran, 0..1
+	// Rounds is how many rounds visited this benchmark and took samples;
+	// with 2 or more, the median is the median of the rounds' medians and
+	// its CI is taken across them (see Merge).
+	Rounds int `json:"rounds,omitempty"`
+	// Stop says why sampling ended: StopTarget, StopRounds, StopTime,
+	// StopBound, StopInterrupted, StopFailed.
+	Stop string `json:"stop,omitempty"`
 }
 
 // Sample is one timed batch.
 type Sample struct {
 	Iters   int64   `json:"iters"`
 	NsPerOp float64 `json:"ns_per_op"`
-	Round   int     `json:"round,omitempty"` // the round it was taken in
+	// Round is the round (1, 2, …) whose visit took this sample; 0 in a
+	// run measured in one visit.
+	Round int `json:"round,omitempty"`
 }
 
 // Summary describes a distribution of per-op values in the benchmark's unit.

@@ -80,10 +80,10 @@ func newRoot(stdout, stderr io.Writer, args []string) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.AddCommand(newCompareCmd(stdout), newGateCmd(stdout, stderr))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr, args), newListCmd(stdout), newReportCmd(stdout), newVersionCmd(stdout))
-	root.AddCommand(newCompareCmd(stdout), newGateCmd(stdout, stderr))
 	return root
 }
 
