@@ -10,7 +10,13 @@ import (
 
 // WriteBench writes s in the Go benchmark text format, one line per sample,
 // so that benchstat reads ipcbench output unchanged. Environment facts become
-// file-level configuration lines; rates are marked better=higher.
+// file-level configuration lines, and every unit written gets a metadata
+// line saying which way is better (`Unit ns/op better=lower`).
+//
+// Only facts that stay the same between runs of one machine are written as
+// configuration: benchstat splits its tables by every configuration key, so
+// a per-run key (the run id, a start time) would put two runs of the same
+// benchmarks in two tables with no delta column.
 func WriteBench(w io.Writer, s *Set) error {
 	bw := benchfmt.NewWriter(w)
 	cfg := []benchfmt.Config{
@@ -19,8 +25,15 @@ func WriteBench(w io.Writer, s *Set) error {
 		{Key: "cpu", Value: []byte(oneLine(s.Env.CPUModel)), File: true},
 		{Key: "kernel", Value: []byte(oneLine(s.Env.Kernel)), File: true},
 		{Key: "go", Value: []byte(s.Env.GoVersion), File: true},
-		{Key: "run-id", Value: []byte(s.RunID), File: true},
 		{Key: "pkg", Value: []byte("github.com/ipcbench/ipcbench"), File: true},
+	}
+	// Units first, each once, for the units that will be written.
+	units := []string{"ns/op", string(MetricOpsPerSec)}
+	for i := range s.Benchmarks {
+		if b := &s.Benchmarks[i]; b.OK() && b.BytesPerOp > 0 {
+			units = append(units, string(MetricMBPerSec))
+			break
+		}
 	}
 	wroteUnits := false
 	for i := range s.Benchmarks {
@@ -29,8 +42,12 @@ func WriteBench(w io.Writer, s *Set) error {
 			continue
 		}
 		if !wroteUnits {
-			for _, u := range []string{string(MetricOpsPerSec), string(MetricMBPerSec)} {
-				m := &benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: u, Key: "better"}, OrigUnit: u, Value: "higher"}
+			for _, u := range units {
+				better := "lower"
+				if Metric(u).HigherIsBetter() {
+					better = "higher"
+				}
+				m := &benchfmt.UnitMetadata{UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: u, Key: "better"}, OrigUnit: u, Value: better}
 				if err := bw.Write(m); err != nil {
 					return fmt.Errorf("results: write bench: %w", err)
 				}

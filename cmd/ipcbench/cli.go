@@ -38,6 +38,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr, args)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
+	var st exitStatus // compare and gate choose their own status (gate.go)
 	switch {
 	case err == nil:
 		return exitOK
@@ -45,6 +46,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		var ie interruptError
 		errors.As(err, &ie)
 		return 128 + int(ie.sig)
+	case errors.As(err, &st):
+		if st.msg != "" {
+			fmt.Fprintln(stderr, "ipcbench: "+st.msg)
+		}
+		return st.code
 	case errors.Is(err, errBenchFailed):
 		return exitFailed
 	case errors.Is(err, errWeak):
@@ -76,6 +82,7 @@ func newRoot(stdout, stderr io.Writer, args []string) *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.AddCommand(newCompareCmd(stdout), newGateCmd(stdout, stderr))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.AddCommand(newRunCmd(stdout, stderr, args), newListCmd(stdout, stderr), newReportCmd(stdout), newVersionCmd(stdout))
