@@ -10,6 +10,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/ipcbench/ipcbench/internal/human"
+	"github.com/ipcbench/ipcbench/internal/iox"
 	"github.com/ipcbench/ipcbench/results"
 	"golang.org/x/perf/benchfmt"
 )
@@ -25,33 +27,9 @@ func Value(v float64, unit string) string {
 		return "—"
 	}
 	if unit == "ns/op" {
-		a := math.Abs(v)
-		switch {
-		case v == 0:
-			return "0"
-		case a < 1e3:
-			return sig3(v) + "ns"
-		case a < 1e6:
-			return sig3(v/1e3) + "µs"
-		case a < 1e9:
-			return sig3(v/1e6) + "ms"
-		default:
-			return sig3(v/1e9) + "s"
-		}
+		return human.Dur(v)
 	}
-	return sig3(v) + " " + unit
-}
-
-func sig3(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case a >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case a >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	default:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	}
+	return human.Sig3(v) + " " + unit
 }
 
 // signed is a relative change as a signed percentage: +7.1%, -0.4%.
@@ -187,7 +165,7 @@ func figureString(f Figure, unit string) string {
 }
 
 func compareTable(w io.Writer, c *Comparison, md bool) error {
-	ew := &errWriter{w: w}
+	ew := &iox.ErrWriter{W: w}
 	p := func(format string, args ...any) { fmt.Fprintf(ew, format, args...) }
 	if md {
 		p("### ipcbench compare\n\n")
@@ -268,7 +246,7 @@ func compareTable(w io.Writer, c *Comparison, md bool) error {
 			p("\nnote: %s\n", strings.Join(c.Notes, "\nnote: "))
 		}
 	}
-	return ew.err
+	return ew.Err
 }
 
 func refusesWord(r bool) string {
@@ -332,22 +310,6 @@ func table(w io.Writer, md bool, header []string, rows [][]string, right []bool)
 	tw.Flush()
 }
 
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	if err != nil {
-		e.err = fmt.Errorf("compare: write: %w", err)
-	}
-	return n, err
-}
-
 // ---- gate ----
 
 func outcomeWord(o Outcome) string {
@@ -387,7 +349,7 @@ func armString(a Arm) string { return a.Kind + " " + a.What }
 
 // GateText writes the one-screen summary of a gate.
 func GateText(w io.Writer, r *GateReport) error {
-	ew := &errWriter{w: w}
+	ew := &iox.ErrWriter{W: w}
 	p := func(format string, args ...any) { fmt.Fprintf(ew, format, args...) }
 	p("ipcbench gate: %s\n", gateHeadline(r))
 	p("base: %s\nhead: %s\n", armString(r.Base), armString(r.Head))
@@ -417,7 +379,7 @@ func GateText(w io.Writer, r *GateReport) error {
 	for _, n := range r.Notes {
 		p("note: %s\n", n)
 	}
-	return ew.err
+	return ew.Err
 }
 
 func gateLists(w io.Writer, r *GateReport, md bool) {
@@ -450,7 +412,7 @@ func gateLists(w io.Writer, r *GateReport, md bool) {
 // GateMarkdown writes a gate's summary for a pull-request comment or a
 // GitHub job summary ($GITHUB_STEP_SUMMARY).
 func GateMarkdown(w io.Writer, r *GateReport) error {
-	ew := &errWriter{w: w}
+	ew := &iox.ErrWriter{W: w}
 	p := func(format string, args ...any) { fmt.Fprintf(ew, format, args...) }
 	p("### ipcbench gate: %s\n\n", gateHeadline(r))
 	if r.Failure != "" {
@@ -494,7 +456,7 @@ func GateMarkdown(w io.Writer, r *GateReport) error {
 		p("- %s\n", n)
 	}
 	p("\n</details>\n")
-	return ew.err
+	return ew.Err
 }
 
 // GateJSON writes the verdict document.
@@ -591,7 +553,7 @@ func GateBench(w io.Writer, r *GateReport) error {
 
 // NoiseText writes a calibration's findings.
 func NoiseText(w io.Writer, n *Noise) error {
-	ew := &errWriter{w: w}
+	ew := &iox.ErrWriter{W: w}
 	fmt.Fprintf(ew, "noise floors of this runner (%d A/A repeat(s), margin %s): %s\n\n", n.Repeats, pct0(n.MaxRegression), envLine(n.Env))
 	header := []string{"floor", "MDE", "false alarms", "", "benchmark"}
 	var rows [][]string
@@ -607,5 +569,5 @@ func NoiseText(w io.Writer, n *Noise) error {
 		rows = append(rows, []string{floor, mde, fmt.Sprintf("%d/%d", b.FalseAlarms, b.Repeats), note, string(b.Name)})
 	}
 	table(ew, false, header, rows, nil)
-	return ew.err
+	return ew.Err
 }

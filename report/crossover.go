@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ipcbench/ipcbench/internal/human"
 	"github.com/ipcbench/ipcbench/results"
 	"github.com/olekukonko/tablewriter"
 )
@@ -80,18 +81,8 @@ func crossover(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
 	return nil
 }
 
-// Bytes humanises a byte count: 4.0KiB, 12.5MiB.
-func Bytes(v float64) string {
-	switch {
-	case v >= 1<<30:
-		return fmt.Sprintf("%.1fGiB", v/(1<<30))
-	case v >= 1<<20:
-		return fmt.Sprintf("%.1fMiB", v/(1<<20))
-	case v >= 1<<10:
-		return fmt.Sprintf("%.0fKiB", v/(1<<10))
-	}
-	return fmt.Sprintf("%.0fB", v)
-}
+// Bytes humanises a byte count: 4KiB, 12.5MiB.
+func Bytes(v float64) string { return human.Bytes(v) }
 
 // oneWorker: measured with one worker (cores=1, or a name without cores).
 func oneWorker(b *results.Benchmark) bool {

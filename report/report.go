@@ -10,13 +10,13 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 
+	"github.com/ipcbench/ipcbench/internal/human"
 	"github.com/ipcbench/ipcbench/results"
 	"github.com/kballard/go-shellquote"
 	"github.com/olekukonko/tablewriter"
@@ -351,48 +351,10 @@ func anySlice(s []string) []any {
 }
 
 // Dur humanises nanoseconds: 423ns, 4.23µs, 1.23ms, 1.23s.
-func Dur(ns float64) string {
-	a := math.Abs(ns)
-	switch {
-	case ns == 0:
-		return "0"
-	case a < 1e3:
-		return trim3(ns) + "ns"
-	case a < 1e6:
-		return trim3(ns/1e3) + "µs"
-	case a < 1e9:
-		return trim3(ns/1e6) + "ms"
-	default:
-		return trim3(ns/1e9) + "s"
-	}
-}
-
-// trim3 prints three significant figures.
-func trim3(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case a >= 100:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	case a >= 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	default:
-		return strconv.FormatFloat(v, 'f', 2, 64)
-	}
-}
+func Dur(ns float64) string { return human.Dur(ns) }
 
 // Count humanises a rate: 1234 → 1.23k.
-func Count(v float64) string {
-	switch {
-	case v >= 1e9:
-		return trim3(v/1e9) + "G"
-	case v >= 1e6:
-		return trim3(v/1e6) + "M"
-	case v >= 1e3:
-		return trim3(v/1e3) + "k"
-	default:
-		return trim3(v)
-	}
-}
+func Count(v float64) string { return human.Count(v) }
 
 // CSV writes one row per benchmark with raw numbers (ns) for spreadsheets.
 func CSV(w io.Writer, s *results.Set) error {

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"strings"
 
+	"github.com/ipcbench/ipcbench/internal/iox"
 	"github.com/ipcbench/ipcbench/report"
 	"github.com/ipcbench/ipcbench/results"
 	"github.com/spf13/cobra"
@@ -130,7 +131,7 @@ func newReportCmd(stdout io.Writer) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
-			w := &errWriter{w: stdout}
+			w := &iox.ErrWriter{W: stdout}
 			if err := fm(w, s); err != nil {
 				return err
 			}
@@ -141,8 +142,8 @@ func newReportCmd(stdout io.Writer) *cobra.Command {
 				}
 				report.Profiles(w, s, dir)
 			}
-			if w.err != nil {
-				return fmt.Errorf("writing the report to stdout: %w", w.err)
+			if w.Err != nil {
+				return fmt.Errorf("writing the report to stdout: %w", w.Err)
 			}
 			return nil
 		},

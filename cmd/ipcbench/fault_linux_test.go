@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ipcbench/ipcbench/internal/child"
+	"github.com/ipcbench/ipcbench/internal/sys"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -136,7 +137,7 @@ func (c *cli) victim() int {
 	c.t.Helper()
 	for try := 0; try < 500; try++ {
 		for _, pid := range child.WithEnv(c.tag) {
-			if pid == c.cmd.Process.Pid || isGuardian(pid) || ppid(pid) != c.cmd.Process.Pid {
+			if pid == c.cmd.Process.Pid || isGuardian(pid) || sys.PPid(pid) != c.cmd.Process.Pid {
 				continue
 			}
 			return pid
@@ -150,21 +151,6 @@ func (c *cli) victim() int {
 func isGuardian(pid int) bool {
 	env, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/environ")
 	return bytes.Contains(env, []byte("IPCBENCH_CHILD_ROLE=ipcbench-guardian"))
-}
-
-func ppid(pid int) int {
-	data, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return 0
-	}
-	p, _ := strconv.Atoi(f[1])
-	return p
 }
 
 func killTagged(tag string) {

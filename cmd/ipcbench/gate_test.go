@@ -186,10 +186,7 @@ func TestGateUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	noise := filepath.Join(dir, "noise.json")
 	os.WriteFile(noise, []byte(`{"schema_version":2,"benchmarks":[]}`), 0o644)
-	cases := []struct {
-		args []string
-		want string
-	}{
+	cases := []usageCase{
 		{[]string{"gate"}, "no arms"},
 		{[]string{"gate", "--base", "a"}, "--base without --head"},
 		{[]string{"gate", "--head", "a"}, "--head without --base"},
@@ -212,18 +209,7 @@ func TestGateUsageErrors(t *testing.T) {
 		{[]string{"gate", "--base", "a", "--head", "b", "--json", "/proc/nope/g.json"}, `--json "/proc/nope/g.json" cannot be written`},
 		{[]string{"gate", "--base", "a", "--head", "b", "--markdown", dir}, "it is a directory"},
 	}
-	for _, c := range cases {
-		code, out, errs := runCLI(t, c.args...)
-		if code != exitUsage || !strings.Contains(errs, c.want) {
-			t.Errorf("%v: exit %d, stderr %q; want exit 2 and %q", c.args, code, errs, c.want)
-		}
-		if out != "" {
-			t.Errorf("%v: wrote to stdout on a usage error: %q", c.args, out)
-		}
-		if n := strings.Count(strings.TrimSpace(errs), "\n"); n > 0 {
-			t.Errorf("%v: error is %d lines, want one: %q", c.args, n+1, errs)
-		}
-	}
+	checkUsageErrors(t, cases)
 }
 
 // A real gate, end to end, kept to a few seconds: real processes, a real

@@ -51,10 +51,7 @@ var tiny = []string{"--budget", "30ms", "--min-samples", "3"}
 
 func TestUsageErrors(t *testing.T) {
 	dir := t.TempDir()
-	cases := []struct {
-		args []string
-		want string
-	}{
+	cases := []usageCase{
 		{[]string{"run", "nosuch"}, `unknown scenario "nosuch" (accepted: all, spawn`},
 		{[]string{"run", "spawn", "--budget", "fast"}, `--budget "fast" is not a positive duration`},
 		{[]string{"run", "spawn", "--budget", "-1s"}, `--budget "-1s"`},
@@ -74,6 +71,19 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"report"}, "accepts 1 arg"},
 		{[]string{"report", filepath.Join(dir, "missing.json")}, "no such file"},
 	}
+	checkUsageErrors(t, cases)
+}
+
+// usageCase is a command line and what its one-line error must say.
+type usageCase struct {
+	args []string
+	want string
+}
+
+// checkUsageErrors runs each case: exit 2, the message on one line of
+// stderr, nothing on stdout.
+func checkUsageErrors(t *testing.T, cases []usageCase) {
+	t.Helper()
 	for _, c := range cases {
 		code, out, errs := runCLI(t, c.args...)
 		if code != exitUsage || !strings.Contains(errs, c.want) {
@@ -219,10 +229,7 @@ func TestHostileInputs(t *testing.T) {
 	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
-		args []string
-		want string
-	}{
+	cases := []usageCase{
 		{[]string{"report", "/dev/zero"}, "is not a regular file"},
 		{[]string{"report", fifo}, "is not a regular file"},
 		{[]string{"run", "spawn", "--cmd", ""}, "--cmd is empty"},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/bench"
 	"github.com/ipcbench/ipcbench/internal/child"
+	"github.com/ipcbench/ipcbench/internal/iox"
 	"github.com/ipcbench/ipcbench/internal/profiling"
 	"github.com/ipcbench/ipcbench/internal/sys"
 	"github.com/ipcbench/ipcbench/report"
@@ -424,36 +425,18 @@ func measured(set *results.Set) int {
 // stderr. A failing stdout (a full disk, a closed pipe) is an error of the
 // run, not a silent success.
 func printRun(p *plan, set *results.Set, stdout, stderr io.Writer) error {
-	w := &errWriter{w: stdout}
+	w := &iox.ErrWriter{W: stdout}
 	ok, err := report.TablesAndNotes(p.fname, w, stderr, set)
 	if err == nil && !ok {
 		err = p.format(w, set)
 	}
 	if err == nil {
-		err = w.err
+		err = w.Err
 	}
 	if err != nil {
 		return fmt.Errorf("writing the results to stdout: %w", err)
 	}
 	return nil
-}
-
-// errWriter keeps the first write error of a writer whose errors a
-// renderer may drop.
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	if err != nil {
-		e.err = err
-	}
-	return n, err
 }
 
 // errWeak ends a --strict run whose figures are weak.

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 
+	"github.com/ipcbench/ipcbench/internal/sys"
 	"golang.org/x/sys/unix"
 )
 
@@ -68,7 +68,7 @@ func KillAll() {
 		killGroup(pid)
 	}
 	g := guardianPid()
-	for _, pid := range childrenOf(os.Getpid()) {
+	for _, pid := range sys.ChildrenOf(os.Getpid()) {
 		if pid != g {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
@@ -99,7 +99,7 @@ func BecomeSubreaper() error {
 func ReapOrphans() int {
 	me := os.Getpid()
 	n := 0
-	for _, pid := range childrenOf(me) {
+	for _, pid := range sys.ChildrenOf(me) {
 		if isLive(pid) || pid == guardianPid() {
 			continue
 		}
@@ -109,37 +109,6 @@ func ReapOrphans() int {
 		n++
 	}
 	return n
-}
-
-// childrenOf lists the pids whose parent is ppid, from /proc.
-func childrenOf(ppid int) []int {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return nil
-	}
-	var out []int
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(data)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 1 {
-			if p, _ := strconv.Atoi(f[1]); p == ppid {
-				out = append(out, pid)
-			}
-		}
-	}
-	return out
 }
 
 // WithEnv lists the processes (other than this one) whose environment

@@ -4,10 +4,11 @@ package leakcheck
 
 import (
 	"os"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ipcbench/ipcbench/internal/sys"
 )
 
 // FDs lists this process's open file descriptors.
@@ -22,33 +23,7 @@ func FDs() map[string]string {
 }
 
 // Children lists the pids of live (and zombie) children of this process.
-func Children() []int {
-	me := os.Getpid()
-	var out []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		data, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(data)
-		i := strings.LastIndexByte(s, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(s[i+1:])
-		if len(f) > 1 {
-			if ppid, _ := strconv.Atoi(f[1]); ppid == me {
-				out = append(out, pid)
-			}
-		}
-	}
-	return out
-}
+func Children() []int { return sys.ChildrenOf(os.Getpid()) }
 
 // Check snapshots fds now and, at cleanup, fails the test if fds were
 // opened and not closed or children are still alive. It waits a little for

@@ -201,3 +201,29 @@ func (m RusageMark) Since() Rusage {
 		Nvcsw:  now.Nvcsw - m.ru.Nvcsw, Nivcsw: now.Nivcsw - m.ru.Nivcsw,
 	}
 }
+
+// PPid is a process's parent (0 if it is gone).
+func PPid(pid int) int {
+	f := procStatFields(pid)
+	if len(f) < 2 {
+		return 0
+	}
+	p, _ := strconv.Atoi(f[1])
+	return p
+}
+
+// ChildrenOf lists the live (and zombie) processes whose parent is ppid.
+func ChildrenOf(ppid int) []int {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil
+	}
+	var out []int
+	for _, e := range ents {
+		pid, err := strconv.Atoi(e.Name())
+		if err == nil && PPid(pid) == ppid {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
