@@ -316,9 +316,13 @@ func (t ticker) Ticks(lo, hi float64) []plot.Tick {
 	case axisLinear:
 		return plot.DefaultTicks{}.Ticks(lo, hi)
 	}
-	// Log decades.
+	// Log decades; on a short range 2 and 5 too, and every step when
+	// that still leaves fewer than three labels.
 	mults := []float64{1}
-	if hi/lo < 1000 {
+	switch {
+	case hi/lo < 8:
+		mults = []float64{1, 2, 3, 4, 5, 6, 7, 8, 9}
+	case hi/lo < 1000:
 		mults = []float64{1, 2, 5}
 	}
 	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {

@@ -114,7 +114,8 @@ func newInput(runs []Run, opt Options) (*Input, error) {
 	for _, h := range hosts {
 		if labels[h.label] > 1 {
 			e := &h.runs[0].Set.Env
-			h.label = fmt.Sprintf("%s (%d CPUs)", h.label, len(e.AllowedCPUs))
+			n := len(e.AllowedCPUs)
+			h.label = fmt.Sprintf("%s (%d CPU%s)", h.label, n, map[bool]string{true: "s"}[n != 1])
 		}
 	}
 	seen := map[string]int{}
