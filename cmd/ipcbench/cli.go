@@ -5,13 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 
-	"github.com/ipcbench/ipcbench/report"
-	"github.com/ipcbench/ipcbench/results"
 	"github.com/spf13/cobra"
 )
 
@@ -76,7 +72,7 @@ func newRoot(stdout, stderr io.Writer, args []string) *cobra.Command {
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(stdout, stderr, args), newListCmd(stdout), newReportCmd(stdout), newVersionCmd(stdout))
+	root.AddCommand(newRunCmd(stdout, stderr, args), newListCmd(stdout), newReportCmd(stdout, stderr), newVersionCmd(stdout))
 	return root
 }
 
@@ -104,36 +100,4 @@ func version() string {
 		}
 	}
 	return v + " " + bi.GoVersion
-}
-
-func newReportCmd(stdout io.Writer) *cobra.Command {
-	var format string
-	c := &cobra.Command{
-		Use:   "report <results.json|run-dir>",
-		Short: "Re-render a saved run in any format, without re-running anything",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			fm, err := report.Lookup(format)
-			if err != nil {
-				return usageError{err}
-			}
-			s, err := results.Load(args[0])
-			if err != nil {
-				return usageError{err}
-			}
-			if err := fm(stdout, s); err != nil {
-				return err
-			}
-			if format == "text" || format == "markdown" {
-				dir := args[0]
-				if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
-					dir = filepath.Dir(dir)
-				}
-				report.Profiles(stdout, s, dir)
-			}
-			return nil
-		},
-	}
-	c.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.FormatNames(), ", "))
-	return c
 }

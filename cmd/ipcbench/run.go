@@ -45,6 +45,7 @@ type runFlags struct {
 	minSamples int
 	targetCI   float64
 	profile    string
+	report     string   // --report: a capacity report beside results.json
 	args       []string // as typed, for the record
 }
 
@@ -60,6 +61,7 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.cmd, "cmd", "", "your own command for spawn and output, e.g. 'gzip -c file' (as hyperfine takes one)")
 	fl.IntVar(&f.minSamples, "min-samples", 0, "samples before the adaptive stop may end (default 10, --quick 6)")
 	fl.Float64Var(&f.targetCI, "target-ci", 0, "stop when the median's 95% CI is within this relative width (default 0.02)")
+	fl.StringVar(&f.report, "report", "", "also write a capacity report beside results.json: html (report.html) or markdown (report/)")
 	addMatrixFlags(c, f)
 }
 
@@ -243,6 +245,9 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	if err := checkRunReport(f.report, f.noSave); err != nil {
+		return err
+	}
 	if f.cpus != "" {
 		// The whole run, and every child it starts (affinity is inherited),
 		// stays on the CPUs given; placements pin further inside them.
@@ -283,6 +288,9 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 	set.FinishedAt = time.Now().UTC()
 	if runDir != "" {
 		if err := save(runDir, set, stderr); err != nil {
+			return err
+		}
+		if err := writeRunReport(runDir, set, f.report, stderr); err != nil {
 			return err
 		}
 	}
