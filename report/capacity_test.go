@@ -276,3 +276,31 @@ func TestGoldenReports(t *testing.T) {
 		t.Error("two builds of one report differ")
 	}
 }
+
+// WriteAnswers is the answers part of the full report (what `run` can print
+// before its tables); NoCharts skips drawing.
+func TestWriteAnswersAndNoCharts(t *testing.T) {
+	d := capacityDoc(t, Options{NoCharts: true})
+	for _, s := range d.Sections {
+		if len(s.Charts) > 0 {
+			t.Errorf("section %s drew charts under NoCharts", s.ID)
+		}
+	}
+	for _, md := range []bool{false, true} {
+		var part, whole bytes.Buffer
+		if err := WriteAnswers(&part, d, md); err != nil {
+			t.Fatal(err)
+		}
+		if md {
+			err := WriteMarkdown(&whole, d, MarkdownOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+		} else if err := WriteText(&whole, d); err != nil {
+			t.Fatal(err)
+		}
+		if part.Len() < 1000 || !strings.Contains(whole.String(), part.String()) {
+			t.Errorf("markdown=%v: the answers (%d bytes) are not the report's answers", md, part.Len())
+		}
+	}
+}

@@ -392,6 +392,9 @@ var (
 	dashSecond = []vg.Length{vg.Points(2), vg.Points(2)}
 )
 
+// markerColor draws reference lines (a crossover, an SLO) apart from the data.
+var markerColor = color.RGBA{0x22, 0x22, 0x22, 0xff}
+
 func withAlpha(c color.Color, a uint8) color.NRGBA {
 	r, g, b, _ := c.RGBA()
 	return color.NRGBA{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), a}
@@ -579,4 +582,16 @@ func escapeXML(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// drawable is a chart before it is drawn.
+type drawable interface{ render() *Chart }
+
+// draw renders a chart unless the report is drawn without charts (text,
+// or Markdown on stdout): nil then, and the chart is not part of the Doc.
+func (in *Input) draw(c drawable) *Chart {
+	if in.Opt.NoCharts {
+		return nil
+	}
+	return c.render()
 }

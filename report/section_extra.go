@@ -151,7 +151,7 @@ func nodeSection(in *Input) *Section {
 			c.Lines = append(c.Lines, l)
 		}
 	}
-	sec.Charts = append(sec.Charts, c.render())
+	sec.Charts = append(sec.Charts, in.draw(c))
 	return sec
 }
 
@@ -298,9 +298,9 @@ func loadSection(in *Input) *Section {
 	}
 	for _, t := range in.Opt.Targets {
 		if t.Bound > 0 {
-			c.Markers = append(c.Markers, marker{At: t.Bound, Label: fmt.Sprintf("SLO %s ≤ %s", t.Pct, Dur(t.Bound)), Color: palette[2]})
+			c.Markers = append(c.Markers, marker{At: t.Bound, Label: fmt.Sprintf("SLO %s ≤ %s", t.Pct, Dur(t.Bound)), Color: markerColor})
 		}
 	}
-	sec.Charts = append(sec.Charts, c.render())
+	sec.Charts = append(sec.Charts, in.draw(c))
 	return sec
 }

@@ -432,5 +432,5 @@ func ipcChart(in *Input, k ipcKind, placement string) *Chart {
 	}
 	slices.Sort(xt)
 	c.XTicks = xt
-	return c.render()
+	return in.draw(c)
 }

@@ -205,8 +205,8 @@ func outputSection(in *Input) *Section {
 				func(b *results.Benchmark) (float64, float64) { return b.Summary.CI95Low, b.Summary.CI95High }, in.refusal)
 			mc := cross(bs, sk, n, growth, nil, memRefusal)
 			marks = append(marks, mark{s, tc, mc, w, sk})
-			sec.Answers = append(sec.Answers, crossAnswer(in, s, "time (start to exit, all output collected)", wl, sk, n, tc, func(b *results.Benchmark) string { return durCI(b.Summary) }))
-			sec.Answers = append(sec.Answers, crossAnswer(in, s, "parent peak memory", wl, sk, n, mc, func(b *results.Benchmark) string { return "+" + Bytes(growth(b)) }))
+			sec.Answers = append(sec.Answers, crossAnswer(in, s, "time (start to exit, all output collected)", wl, sk, n, tc, true, func(b *results.Benchmark) string { return durCI(b.Summary) }))
+			sec.Answers = append(sec.Answers, crossAnswer(in, s, "parent peak memory", wl, sk, n, mc, false, func(b *results.Benchmark) string { return "+" + Bytes(growth(b)) }))
 		}
 		if len(writes) > 0 {
 			sec.Answers = append(sec.Answers, maxBufferAnswer(in, s, byWrite[writes[0]]))
@@ -223,10 +223,10 @@ func outputSection(in *Input) *Section {
 			lbl += " · " + m.s.Label
 		}
 		if m.time.found && m.write == 65536 {
-			tm = append(tm, marker{Vertical: true, At: m.time.at, Label: lbl + " (time)", Color: palette[2]})
+			tm = append(tm, marker{Vertical: true, At: m.time.at, Label: lbl + " (time)", Color: markerColor})
 		}
 		if m.mem.found && m.write == 65536 {
-			mm = append(mm, marker{Vertical: true, At: m.mem.at, Label: lbl + " (memory)", Color: palette[2]})
+			mm = append(mm, marker{Vertical: true, At: m.mem.at, Label: lbl + " (memory)", Color: markerColor})
 		}
 	}
 	sec.Charts = append(sec.Charts,
@@ -249,7 +249,19 @@ func at2(bs []*results.Benchmark, key string) *results.Benchmark {
 	return nil
 }
 
-func crossAnswer(in *Input, s *series, what, wl, sk string, n float64, c crossing, fig func(*results.Benchmark) string) Answer {
+// memoryCaveats drops the timing caveats from a memory figure's: the
+// peak is one reading, not a median.
+func memoryCaveats(cs []string) []string {
+	var out []string
+	for _, c := range cs {
+		if !strings.HasPrefix(c, "noisy") && !strings.HasPrefix(c, "too few samples") {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func crossAnswer(in *Input, s *series, what, wl, sk string, n float64, c crossing, timing bool, fig func(*results.Benchmark) string) Answer {
 	head := fmt.Sprintf("Buffered vs %s, %s, in %s", sk, wl, what)
 	refused := ""
 	if len(c.refused) > 0 {
@@ -272,8 +284,11 @@ func crossAnswer(in *Input, s *series, what, wl, sk string, n float64, c crossin
 		text += fmt.Sprintf(" The 95%% CIs allow as little as %s there.", ratio(c.ratioLo))
 	}
 	text += " Sizes compared: " + sizesList(c.sizes) + "." + refused
-	ins := []*results.Benchmark{c.buf, c.str}
-	return in.answer(s, text, ins...)
+	a := in.answer(s, text, c.buf, c.str)
+	if !timing {
+		a.Caveats = memoryCaveats(a.Caveats)
+	}
+	return a
 }
 
 // maxBufferAnswer: what maxBuffer a Node-style exec needs, and the memory
@@ -308,7 +323,9 @@ func maxBufferAnswer(in *Input, s *series, bs []*results.Benchmark) Answer {
 		}
 		text += fmt.Sprintf(" Not measured buffered: %s%s.", strings.Join(notMeasured, ", "), lim)
 	}
-	return in.answer(s, text, largest)
+	a := in.answer(s, text, largest)
+	a.Caveats = memoryCaveats(a.Caveats)
+	return a
 }
 
 // outputTable: per size and write size, each collect mode's whole-op time,
@@ -436,5 +453,5 @@ func outputChart(in *Input, id, title, ylabel string, y axisKind, value func(*re
 	}
 	slices.Sort(xt)
 	c.XTicks = xt
-	return c.render()
+	return in.draw(c)
 }

@@ -123,12 +123,23 @@ func scalingSection(in *Input) *Section {
 		table.Head = append(table.Head, "N="+strconv.Itoa(n))
 	}
 	table.Head = append(table.Head, "efficiency", "USL", "note")
+	hidden := 0
 	for _, g := range groups {
 		for _, f := range g.fs {
+			// Without --full, only benchmarks with a usable step from one core.
+			if ns, _ := in.usablePoints(f); !in.Opt.Full && (len(ns) < 2 || ns[0] != 1) {
+				hidden++
+				continue
+			}
 			table.Rows = append(table.Rows, in.scalingTableRow(f, allCounts))
 		}
 	}
-	sec.Tables = append(sec.Tables, table)
+	if len(table.Rows) > 0 {
+		sec.Tables = append(sec.Tables, table)
+	}
+	if hidden > 0 {
+		sec.Notes = append(sec.Notes, fmt.Sprintf("%d benchmark(s) measured at several core counts are not in the table: their figures at one core or at the next count are refused (--full lists them).", hidden))
+	}
 	for _, base := range []string{results.ScenarioSpawn, results.ScenarioOutput, results.ScenarioRoundTrip, results.ScenarioThroughput} {
 		sec.Charts = append(sec.Charts, scalingChart(in, base))
 	}
@@ -362,6 +373,6 @@ func scalingChart(in *Input, base string) *Chart {
 	if fitted {
 		c.Keys = append(c.Keys, lineSpec{Name: "USL fit (each colour)", Color: grey, Dashes: dashFit, Width: 1})
 	}
-	c.Caption = fmt.Sprintf("Solid: measured aggregate throughput; dotted: the ideal N·X(1); dashed: the Universal Scalability Law fit, drawn only where at least 3 usable core counts were measured. Hollow markers: figures the answers refuse (e.g. pairs that had to share CPUs at cores = CPU count). %d of %d benchmarks shown (those measured cleanly first); all are in the table.", len(shown), len(all))
-	return c.render()
+	c.Caption = fmt.Sprintf("Solid: measured aggregate throughput; dotted: the ideal N·X(1); dashed: the Universal Scalability Law fit, drawn only where at least 3 usable core counts were measured. Hollow markers: figures the answers refuse (e.g. pairs that had to share CPUs at cores = CPU count). %d of %d benchmarks shown (those measured cleanly first); the table lists every one with a usable step from one core (--full: all).", len(shown), len(all))
+	return in.draw(c)
 }

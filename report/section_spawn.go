@@ -206,7 +206,7 @@ func spawnChart(in *Input) *Chart {
 			c.Legend = append(c.Legend, swatch{name, palette[phaseColors[ph]]})
 		}
 	}
-	return c.render()
+	return in.draw(c)
 }
 
 // subtitle names the host(s) a chart is about.

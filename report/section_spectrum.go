@@ -121,5 +121,5 @@ func spectrumChart(in *Input, id, title, base, placement string, size int64) *Ch
 			c.Lines = append(c.Lines, l)
 		}
 	}
-	return c.render()
+	return in.draw(c)
 }

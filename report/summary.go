@@ -42,6 +42,59 @@ func wrap(s string, width int, first, rest string) string {
 
 const textWidth = 100
 
+// WriteAnswers writes only a report's answers, as text or as Markdown
+// (## Answers): what `ipcbench run` can print before its tables.
+func WriteAnswers(w io.Writer, d *Doc, markdown bool) error {
+	var b bytes.Buffer
+	if markdown {
+		answersMarkdown(&b, d, "##")
+	} else {
+		answersText(&b, d)
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+func answersText(b *bytes.Buffer, d *Doc) {
+	fmt.Fprintf(b, "ANSWERS\n")
+	for _, sec := range d.Sections {
+		if len(sec.Answers) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "\n%s\n", sec.Title)
+		for _, a := range sec.Answers {
+			t := plain(a.Text)
+			if a.Series != "" {
+				t = "[" + a.Series + "] " + t
+			}
+			b.WriteString(wrap(t, textWidth, "  - ", "    "))
+			if tail := answerTail(a, func(s string) string { return s }); tail != "" {
+				b.WriteString(wrap("("+tail+")", textWidth, "      ", "      "))
+			}
+		}
+	}
+}
+
+func answersMarkdown(b *bytes.Buffer, d *Doc, level string) {
+	fmt.Fprintf(b, "%s Answers\n", level)
+	for _, sec := range d.Sections {
+		if len(sec.Answers) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "\n%s# %s\n\n", level, mdEscape(sec.Title))
+		for _, a := range sec.Answers {
+			t := mdEscape(a.Text)
+			if a.Series != "" {
+				t = "**[" + mdEscape(a.Series) + "]** " + t
+			}
+			if tail := answerTail(a, func(s string) string { return "`" + s + "`" }); tail != "" {
+				t += " <sub>" + tail + "</sub>"
+			}
+			fmt.Fprintf(b, "- %s\n", t)
+		}
+	}
+}
+
 // answerLines are an answer's inputs and caveats, as one parenthesis.
 func answerTail(a Answer, code func(string) string) string {
 	var parts []string
@@ -66,23 +119,8 @@ func WriteText(w io.Writer, d *Doc) error {
 	if err := textTable(&b, d.Hosts); err != nil {
 		return err
 	}
-	fmt.Fprintf(&b, "\nANSWERS\n")
-	for _, sec := range d.Sections {
-		if len(sec.Answers) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "\n%s\n", sec.Title)
-		for _, a := range sec.Answers {
-			t := plain(a.Text)
-			if a.Series != "" {
-				t = "[" + a.Series + "] " + t
-			}
-			b.WriteString(wrap(t, textWidth, "  - ", "    "))
-			if tail := answerTail(a, func(s string) string { return s }); tail != "" {
-				b.WriteString(wrap("("+tail+")", textWidth, "      ", "      "))
-			}
-		}
-	}
+	b.WriteString("\n")
+	answersText(&b, d)
 	for _, sec := range d.Sections {
 		if len(sec.Tables) == 0 {
 			continue
@@ -146,24 +184,11 @@ func WriteMarkdown(w io.Writer, d *Doc, mo MarkdownOptions) error {
 	fmt.Fprintf(&b, "# %s\n\n", d.Title)
 	fmt.Fprintf(&b, "## Hosts and runs\n\n")
 	mdTable(&b, d.Hosts)
-	fmt.Fprintf(&b, "\n## Answers\n")
-	for _, sec := range d.Sections {
-		if len(sec.Answers) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "\n### %s\n\n", mdEscape(sec.Title))
-		for _, a := range sec.Answers {
-			t := mdEscape(a.Text)
-			if a.Series != "" {
-				t = "**[" + mdEscape(a.Series) + "]** " + t
-			}
-			if tail := answerTail(a, func(s string) string { return "`" + s + "`" }); tail != "" {
-				t += " <sub>" + tail + "</sub>"
-			}
-			fmt.Fprintf(&b, "- %s\n", t)
-		}
+	b.WriteString("\n")
+	answersMarkdown(&b, d, "##")
+	if mo.ChartDir == "" {
+		fmt.Fprintf(&b, "\n_Charts: give `-o DIR` to write them as SVG beside the Markdown, or use `--format html`._\n")
 	}
-	noted := false
 	for _, sec := range d.Sections {
 		if len(sec.Charts) == 0 && len(sec.Tables) == 0 {
 			continue
@@ -171,10 +196,6 @@ func WriteMarkdown(w io.Writer, d *Doc, mo MarkdownOptions) error {
 		fmt.Fprintf(&b, "\n## %s\n\n", mdEscape(sec.Title))
 		for _, c := range sec.Charts {
 			if mo.ChartDir == "" {
-				if !noted {
-					fmt.Fprintf(&b, "_Charts: give `-o DIR` to write them as SVG beside the Markdown, or use `--format html`._\n\n")
-					noted = true
-				}
 				continue
 			}
 			fmt.Fprintf(&b, "![%s](%s)\n\n", mdEscape(c.Title), filepath.ToSlash(filepath.Join(mo.ChartDir, c.ID+".svg")))
