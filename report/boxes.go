@@ -3,6 +3,7 @@ package report
 import (
 	"image/color"
 	"math"
+	"slices"
 
 	"github.com/ipcbench/ipcbench/results"
 	"gonum.org/v1/plot"
@@ -59,6 +60,14 @@ type swatch struct {
 }
 
 func (c *boxChart) render() *Chart {
+	c.Boxes = slices.DeleteFunc(c.Boxes, func(b boxSpec) bool {
+		for _, v := range []float64{b.Lo, b.Q1, b.Med, b.Q3, b.Hi} {
+			if math.IsNaN(v) || math.IsInf(v, 0) || v <= 0 && (b.HasBox || v == b.Med) {
+				return true
+			}
+		}
+		return false
+	})
 	if len(c.Boxes) == 0 {
 		return nil
 	}

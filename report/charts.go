@@ -96,12 +96,32 @@ const (
 
 // render draws c; nil when it has no data.
 func (c *xyChart) render() *Chart {
+	// A log axis cannot show zero, a negative or a non-finite value.
+	ok := func(q pt) bool {
+		bad := func(v float64, k axisKind) bool { return math.IsNaN(v) || math.IsInf(v, 0) || k.log() && v <= 0 }
+		return !bad(q.X, c.X) && !bad(q.Y, c.Y)
+	}
+	keep := func(ps []pt) []pt { return slices.DeleteFunc(slices.Clone(ps), func(q pt) bool { return !ok(q) }) }
 	n := 0
-	for _, l := range c.Lines {
-		if len(l.Points) > 0 {
+	for i := range c.Lines {
+		c.Lines[i].Points = keep(c.Lines[i].Points)
+		if len(c.Lines[i].Points) > 0 {
 			n++
 		}
 	}
+	bands := c.Bands[:0]
+	for _, b := range c.Bands {
+		if lo, hi := keep(b.Lo), keep(b.Hi); len(lo) == len(b.Lo) && len(hi) == len(b.Hi) {
+			bands = append(bands, b)
+		}
+	}
+	c.Bands = bands
+	c.Markers = slices.DeleteFunc(c.Markers, func(m marker) bool {
+		if m.Vertical {
+			return !ok(pt{X: m.At, Y: 1})
+		}
+		return !ok(pt{X: 1, Y: m.At})
+	})
 	if n == 0 {
 		return nil
 	}
@@ -277,6 +297,9 @@ func (t ticker) label(v float64) string {
 
 func (t ticker) Ticks(lo, hi float64) []plot.Tick {
 	var ticks []plot.Tick
+	if math.IsNaN(lo) || math.IsNaN(hi) || math.IsInf(lo, 0) || math.IsInf(hi, 0) || hi < lo || t.kind.log() && (lo <= 0 || math.IsInf(hi/lo, 0)) {
+		return nil
+	}
 	if len(t.only) > 0 {
 		for _, v := range t.only {
 			if v >= lo && v <= hi {
@@ -287,6 +310,9 @@ func (t ticker) Ticks(lo, hi float64) []plot.Tick {
 	}
 	switch t.kind {
 	case axisCores:
+		if hi-lo > 64 { // many core counts: let gonum space them
+			return plot.DefaultTicks{}.Ticks(lo, hi)
+		}
 		for v := math.Ceil(lo); v <= hi; v++ {
 			ticks = append(ticks, plot.Tick{Value: v, Label: t.label(v)})
 		}

@@ -1,10 +1,12 @@
 package report
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/ipcbench/ipcbench/internal/browsertest"
 	"github.com/ipcbench/ipcbench/results"
@@ -77,4 +79,43 @@ func mustTarget(t *testing.T, s string) Target {
 		t.Fatal(err)
 	}
 	return tg
+}
+
+// Any document results.Load accepts builds a report and renders it in
+// every capacity format without panicking.
+func FuzzBuild(f *testing.F) {
+	for _, name := range []string{"capacity.json"} {
+		data, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"schema_version":1}`))
+	f.Add([]byte(`{"schema_version":2,"benchmarks":[{"name":"RoundTrip/transport=pipe/mode=raw/size=0/placement=cross-core/cores=1","samples":[{"iters":1,"ns_per_op":0}],"summary":{"n":1}}]}`))
+	f.Add([]byte(`{"schema_version":2,"benchmarks":[{"name":"Spawn/mode=exec/cores=1","samples":[{"iters":1,"ns_per_op":5}],"summary":{"n":1,"median":5,"hist":"garbage"},"distributions":{"started":{"n":1}}}]}`))
+	f.Add([]byte(`{"schema_version":2,"benchmarks":[{"name":"Output/collect=buffered/size=-5/write=x/cores=1","samples":[{"iters":1,"ns_per_op":5}],"summary":{"n":1,"median":5}},{"name":"Node/parent_mem=-1/cores=1","samples":[{"iters":1,"ns_per_op":5}],"summary":{"n":1,"median":5}},{"name":"Load/rate=5/cores=0","samples":[{"iters":1,"ns_per_op":5}],"summary":{"n":1,"median":-5}}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := results.Unmarshal(b)
+		if err != nil {
+			return
+		}
+		// A report that hangs is a failure the fuzzer must keep.
+		watchdog := time.AfterFunc(10*time.Second, func() { panic("report: Build and rendering took over 10s") })
+		defer watchdog.Stop()
+		d, err := Build([]Run{{Set: s}, {Set: s}}, Options{Full: true, AllowNoisy: true, Targets: []Target{{Spec: "x", Scenario: "roundtrip", Base: results.ScenarioRoundTrip, Rate: 1000, Pct: "p99", Bound: 5e4}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		if err := WriteText(&buf, d); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteMarkdown(&buf, d, MarkdownOptions{ChartDir: "charts"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteHTML(&buf, d); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -361,7 +361,8 @@ func scalingChart(in *Input, base string) *Chart {
 				fit := lineSpec{Name: "USL fit, " + shortName(f.key), Color: col, Dashes: dashFit, Width: 1, NoLegend: true}
 				fitted = true
 				top := float64(counts[len(counts)-1])
-				for x := 1.0; x <= top+1e-9; x += 0.25 {
+				step := max(0.25, (top-1)/200)
+				for x := 1.0; x <= top+1e-9; x += step {
 					fit.Points = append(fit.Points, pt{X: x, Y: u.Predict(x)})
 				}
 				c.Lines = append(c.Lines, fit)
