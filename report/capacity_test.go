@@ -304,3 +304,23 @@ func TestWriteAnswersAndNoCharts(t *testing.T) {
 		}
 	}
 }
+
+func TestAxisLabels(t *testing.T) {
+	var got []string
+	for _, tk := range (ticker{kind: axisQuantile}).Ticks(1.8, 20000) {
+		got = append(got, tk.Label)
+	}
+	if want := []string{"p50", "p90", "p99", "p99.9", "p99.99"}; !slices.Equal(got, want) {
+		t.Errorf("percentile axis %q, want %q", got, want)
+	}
+	// Ten powers of two: every other one labelled.
+	got = nil
+	for _, tk := range (ticker{kind: axisSize}).Ticks(60, 70000) {
+		if tk.Label != "" {
+			got = append(got, tk.Label)
+		}
+	}
+	if want := []string{"64B", "256B", "1KiB", "4KiB", "16KiB", "64KiB"}; !slices.Equal(got, want) {
+		t.Errorf("size axis %q, want %q", got, want)
+	}
+}

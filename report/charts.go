@@ -318,8 +318,9 @@ func (t ticker) Ticks(lo, hi float64) []plot.Tick {
 		}
 		return ticks
 	case axisQuantile:
-		for v := 2.0; v <= hi*1.0001; v *= 10 {
-			if v >= lo {
+		// p50, then every nine: p90, p99, p99.9, p99.99.
+		for _, v := range []float64{2, 10, 100, 1000, 1e4, 1e5, 1e6} {
+			if v >= lo && v <= hi*1.0001 {
 				ticks = append(ticks, plot.Tick{Value: v, Label: t.label(v)})
 			}
 		}
