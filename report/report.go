@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/ipcbench/ipcbench/internal/human"
 	"github.com/ipcbench/ipcbench/results"
@@ -102,7 +101,7 @@ func table(w, nw io.Writer, s *results.Set, md bool) error {
 	if md {
 		fmt.Fprintln(w, "_"+legend+"_")
 	} else {
-		fmt.Fprintln(w, wrap(legend, "", noteWidth))
+		fmt.Fprint(w, wrap(legend, noteWidth, "", ""))
 	}
 	if len(notes) > 0 {
 		fmt.Fprintln(nw)
@@ -110,7 +109,7 @@ func table(w, nw io.Writer, s *results.Set, md bool) error {
 			if md {
 				fmt.Fprintln(nw, "- "+n)
 			} else {
-				fmt.Fprintln(nw, wrap(n, "    ", noteWidth))
+				fmt.Fprint(nw, wrap(n, noteWidth, "", "    "))
 			}
 		}
 	}
@@ -119,28 +118,6 @@ func table(w, nw io.Writer, s *results.Set, md bool) error {
 
 // noteWidth is where notes are wrapped.
 const noteWidth = 100
-
-// wrap breaks text into lines of at most width columns at spaces, the
-// lines after the first indented.
-func wrap(text, indent string, width int) string {
-	var b strings.Builder
-	col := 0
-	for i, word := range strings.Fields(text) {
-		wl := utf8.RuneCountInString(word)
-		if i > 0 {
-			if col+1+wl > width {
-				b.WriteString("\n" + indent)
-				col = utf8.RuneCountInString(indent)
-			} else {
-				b.WriteByte(' ')
-				col++
-			}
-		}
-		b.WriteString(word)
-		col += wl
-	}
-	return b.String()
-}
 
 // header is the run's one-line identity.
 func header(w io.Writer, s *results.Set, md bool) {

@@ -5,14 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 
-	"github.com/ipcbench/ipcbench/internal/iox"
-	"github.com/ipcbench/ipcbench/report"
-	"github.com/ipcbench/ipcbench/results"
 	"github.com/spf13/cobra"
 )
 
@@ -86,7 +81,7 @@ func newRoot(stdout, stderr io.Writer, args []string) *cobra.Command {
 	root.AddCommand(newCompareCmd(stdout), newGateCmd(stdout, stderr))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.AddCommand(newRunCmd(stdout, stderr, args), newListCmd(stdout, stderr), newReportCmd(stdout), newVersionCmd(stdout))
+	root.AddCommand(newRunCmd(stdout, stderr, args), newListCmd(stdout, stderr), newReportCmd(stdout, stderr), newVersionCmd(stdout))
 	return root
 }
 
@@ -114,40 +109,4 @@ func version() string {
 		}
 	}
 	return v + " " + bi.GoVersion
-}
-
-func newReportCmd(stdout io.Writer) *cobra.Command {
-	var format string
-	c := &cobra.Command{
-		Use:   "report <results.json|run-dir>",
-		Short: "Re-render a saved run in any format, without re-running anything",
-		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			fm, err := report.Lookup(format)
-			if err != nil {
-				return usageError{err}
-			}
-			s, err := results.Load(args[0])
-			if err != nil {
-				return usageError{err}
-			}
-			w := &iox.ErrWriter{W: stdout}
-			if err := fm(w, s); err != nil {
-				return err
-			}
-			if format == "text" || format == "markdown" {
-				dir := args[0]
-				if fi, err := os.Stat(dir); err == nil && !fi.IsDir() {
-					dir = filepath.Dir(dir)
-				}
-				report.Profiles(w, s, dir)
-			}
-			if w.Err != nil {
-				return fmt.Errorf("writing the report to stdout: %w", w.Err)
-			}
-			return nil
-		},
-	}
-	c.Flags().StringVar(&format, "format", "text", "output format: "+strings.Join(report.FormatNames(), ", "))
-	return c
 }

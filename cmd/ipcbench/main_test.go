@@ -68,7 +68,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "spawn", "--profile", "gpu"}, "unknown profile kind \"gpu\" (accepted: cpu, heap, allocs, mutex, block)"},
 		{[]string{"run", "spawn", "--nosuchflag"}, "unknown flag"},
 		{[]string{"run", "spawn", "--out", "/proc/ipcbench-no"}, "is not writable"},
-		{[]string{"report"}, "accepts 1 arg"},
+		{[]string{"report"}, "requires at least 1 arg"},
 		{[]string{"report", filepath.Join(dir, "missing.json")}, "no such file"},
 	}
 	checkUsageErrors(t, cases)

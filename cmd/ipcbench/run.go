@@ -54,6 +54,7 @@ type runFlags struct {
 	strict     bool
 	seed       uint64
 	opTimeout  string
+	report     string          // --report: a capacity report beside results.json
 	args       []string        // as typed, for the record
 	given      map[string]bool // flags given on the command line
 }
@@ -76,6 +77,7 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.cmd, "cmd", "", "your own command for spawn and output, e.g. 'gzip -c file' (as hyperfine takes one)")
 	fl.IntVar(&f.minSamples, "min-samples", 0, "samples a benchmark should have (default: the rounds; 1..10000; never beyond the time budget, a warning says so)")
 	fl.Float64Var(&f.targetCI, "target-ci", 0, "no more rounds once the median's 95% CI is within this relative width (default 0.05 = ±2.5%; --rounds 1: 0.02)")
+	fl.StringVar(&f.report, "report", "", "also write a capacity report beside results.json: html (report.html) or markdown (report/)")
 	addMatrixFlags(c, f)
 }
 
@@ -345,6 +347,9 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 	if err != nil {
 		return err
 	}
+	if err := checkRunReport(f.report, f.noSave); err != nil {
+		return err
+	}
 	// Children and threads: a pair each per core, the runtime's threads,
 	// the guardian; the limit must not turn into a runtime crash mid-run.
 	if err := sys.NeedProcs(64 + 4*len(p.opts.CPUs)); err != nil {
@@ -387,6 +392,9 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 	// Print first, then save: a failed save must not cost what was measured.
 	printErr := printRun(p, set, stdout, stderr)
 	saveErr := out.save(set)
+	if saveErr == nil && sig == nil {
+		saveErr = writeRunReport(out.dir, set, f.report, stderr)
+	}
 	fmt.Fprintln(stderr, summaryLine(set, time.Since(t0)))
 	switch {
 	case sig != nil:
