@@ -10,12 +10,10 @@ import (
 	"fmt"
 	"maps"
 	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/ipcbench/ipcbench/bench"
 	"github.com/ipcbench/ipcbench/internal/child"
-	"github.com/ipcbench/ipcbench/results"
 	"github.com/kballard/go-shellquote"
 )
 
@@ -115,7 +113,8 @@ func expandCores[T any](list []*T, cores []int, set func(*T, int)) []bench.Scena
 }
 
 // userCommand splits a --cmd into argv with its program resolved on PATH,
-// and a label for benchmark names.
+// and a label for benchmark names, distinct for distinct commands (see
+// cmdLabel).
 func userCommand(cmd string) (argv []string, label string, err error) {
 	argv, err = shellquote.Split(cmd)
 	if err != nil || len(argv) == 0 {
@@ -125,6 +124,7 @@ func userCommand(cmd string) (argv []string, label string, err error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("--cmd %q: %q not found (give a program on PATH or a path to an executable)", cmd, argv[0])
 	}
+	label = cmdLabel(argv) // from the words as typed, before resolving
 	argv[0] = path
-	return argv, results.CleanLabel(filepath.Base(path)), nil
+	return argv, label, nil
 }
