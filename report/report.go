@@ -79,6 +79,9 @@ func table(w io.Writer, s *results.Set, md bool) error {
 	if err := crossover(w, s, opts); err != nil {
 		return err
 	}
+	if err := parentMem(w, s, opts); err != nil {
+		return err
+	}
 	if err := scaling(w, s, opts); err != nil {
 		return err
 	}

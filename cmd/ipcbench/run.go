@@ -45,6 +45,7 @@ type runFlags struct {
 	minSamples int
 	targetCI   float64
 	profile    string
+	parentMem  string
 	args       []string // as typed, for the record
 }
 
