@@ -29,7 +29,7 @@ func TestParentMemRefusedBeforeAllocating(t *testing.T) {
 	room, _ := sys.MemHeadroom()
 	huge := room + 1<<30
 	before := sys.StatusKB("VmRSS")
-	for _, build := range []func(Options) ([]bench.Scenario, error){buildParentMem} {
+	for _, build := range []func(Options) ([]bench.Scenario, error){buildParentMem, buildNode} {
 		_, err := build(Options{ParentMem: []int64{0, huge}})
 		if err == nil || !strings.Contains(err.Error(), "--parent-mem") || !strings.Contains(err.Error(), "free") {
 			t.Fatalf("%d bytes accepted: %v", huge, err)

@@ -1,7 +1,8 @@
 // Package scenarios holds ipcbench's workloads: Spawn (exec / spawn / fork,
-// and against the parent's memory), Output (buffered / streamed / lines)
-// and RoundTrip / Throughput over every transport, plus the child roles
-// they re-execute this binary in.
+// and against the parent's memory), Output (buffered / streamed / lines),
+// RoundTrip / Throughput over every transport, and the same questions
+// asked of Node.js itself (node.go), plus the child roles they re-execute
+// this binary in.
 //
 // A Group builds the fully parameterised benchmarks of one workload from
 // Options; `ipcbench run all` runs every group in order.
@@ -40,6 +41,8 @@ type Options struct {
 	CPUs []int
 	// Cores are the concurrency levels (default 1).
 	Cores []int
+	// Node is the Node.js program of the node group (default: node on PATH).
+	Node string
 	// ParentMem are the sizes of touched memory the spawning process holds
 	// in spawn's parent-memory dimension (default: 0 and the largest of
 	// 1GiB, 512MiB, ... 64MiB that fits the machine).
@@ -56,10 +59,11 @@ type Group struct {
 // Groups lists every workload, in the order `run all` runs them.
 var Groups = []Group{
 	{Name: "spawn", Help: "process creation: exec (shell, buffered), spawn (argv, streamed), fork (ipcbench worker with IPC channel)", Build: buildSpawn},
-	{Name: "parentmem", Help: "spawn against the spawning process's memory (--parent-mem): Go's os/exec (vfork, flat) beside fork+exec (libuv's way, page tables copied)", Build: buildParentMem},
+	{Name: "parentmem", Help: "spawn against the spawning process's memory (--parent-mem): Go's os/exec (vfork, flat) beside fork+exec (libuv's way, page tables copied); the node group adds Node's own", Build: buildParentMem},
 	{Name: "output", Help: "collecting a child's output: buffered vs streamed vs lines; MB/s, time to first byte, parent memory", Build: buildOutput},
 	{Name: "roundtrip", Help: "IPC round-trip latency over every transport, mode, message size and placement", Build: buildRoundTrip},
 	{Name: "throughput", Help: "one-way IPC throughput (the child streams, the parent reads) over every transport", Build: buildThroughput},
+	{Name: "node", Help: "Node.js's own child_process and IPC, timed in Node (exec/execFile/spawn/fork, spawn vs the parent's memory, output collection, process.send, a stdio pipe, net); skipped with the reason when there is no node", Build: buildNode},
 }
 
 // GroupNames lists the names of Groups.

@@ -25,12 +25,13 @@ func addMatrixFlags(c *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.placements, "placements", "", "pair placements: "+strings.Join(results.Placements, ",")+" (default same-core,cross-core)")
 	fl.StringVar(&f.cores, "cores", "", "concurrency levels, e.g. 1,2,4 (default 1, powers of two and the CPU count, capped by the allowed CPUs and cgroup quota)")
 	fl.StringVar(&f.profile, "profile", "", "profiles to write: "+strings.Join(profiling.Kinds, ","))
+	fl.StringVar(&f.node, "node", "", "Node.js for the node group (default: node on PATH; the group is skipped without one)")
 	fl.StringVar(&f.parentMem, "parent-mem", "", "spawn: touched memory the spawning process holds, e.g. 0,256MiB,1GiB (default 0 and 1GiB, or the largest power of two that fits)")
 }
 
 // matrixOptions validates the matrix flags into scenario options.
 func matrixOptions(f *runFlags) (scenarios.Options, error) {
-	o := scenarios.Options{Quick: f.quick, Cmd: f.cmd, Stderr: f.stderr}
+	o := scenarios.Options{Quick: f.quick, Cmd: f.cmd, Stderr: f.stderr, Node: f.node}
 	var err error
 	if f.parentMem != "" {
 		if o.ParentMem, err = scenarios.ParseParentMem(f.parentMem); err != nil {

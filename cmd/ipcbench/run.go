@@ -45,6 +45,7 @@ type runFlags struct {
 	minSamples int
 	targetCI   float64
 	profile    string
+	node       string
 	parentMem  string
 	args       []string // as typed, for the record
 }
@@ -331,6 +332,9 @@ func newSet(p *plan, f *runFlags, gmp int) *results.Set {
 	}
 	for _, g := range p.groups {
 		set.Config.Scenarios = append(set.Config.Scenarios, g.Name)
+		if g.Name == "node" {
+			set.Env.Node = scenarios.NodeEnv(p.opts)
+		}
 	}
 	return set
 }
