@@ -16,11 +16,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The Node driver and its workers ship inside the binary. The driver
-// reaches Node as `node -e <source>`: nothing is written to disk, so a
-// crash or a kill leaves no file behind. Node's fork() wants a module
-// path for the child; the workers are evaluated the same way, their code
-// in fork's execArgv (`-e <source>`) and the path only a label (with `-e`
+// The Node driver and its workers ship inside the binary. Nothing is
+// written to disk, so a crash or a kill leaves no file behind: Node runs
+// `node -e <nodeBoot> ipcbench-node-driver`, and the bootstrap reads one
+// line from its stdin, {"driver": <source>, "config": <config>}, and
+// evaluates the driver (the source stays off the command line, out of
+// ps). Node's fork() wants a module path for the child; the workers come
+// in fork's execArgv (`-e <source>`), the path only a label (with `-e`
 // Node runs the code and takes the path as an argument). A forked worker
 // thus compiles its code from a string instead of reading a file: a few
 // syscalls less than a file module, against the tens of milliseconds of a
@@ -29,6 +31,14 @@ import (
 //
 //go:embed nodejs/*.js
 var nodeJS embed.FS
+
+// nodeBoot reads the driver's first stdin line (blocking reads: the
+// descriptor os/exec passes is blocking) and runs the driver with the
+// config as its last argument.
+const nodeBoot = `'use strict';const fs=require('fs');const b=Buffer.alloc(1<<16),p=[];let n;` +
+	`for(;;){try{n=fs.readSync(0,b)}catch(e){if(e.code==='EAGAIN')continue;throw e}if(!n)process.exit(2);` +
+	`const i=b.subarray(0,n).indexOf(10);p.push(Buffer.from(b.subarray(0,i<0?n:i)));if(i>=0)break}` +
+	`const m=JSON.parse(Buffer.concat(p).toString());process.argv.push(JSON.stringify(m.config));eval(m.driver)`
 
 func nodeSource(name string) string {
 	b, err := nodeJS.ReadFile("nodejs/" + name + ".js")
@@ -211,7 +221,10 @@ type nodeDriver struct {
 // creator's affinity, so all of Node's threads (libuv's pool, V8's
 // workers) start there and stay. timeout bounds every wait for a report.
 func startNodeDriver(ctx context.Context, node string, cfg *driverConfig, cpu int, timeout time.Duration) (*nodeDriver, error) {
-	js, err := json.Marshal(cfg)
+	boot, err := json.Marshal(struct {
+		Driver string        `json:"driver"`
+		Config *driverConfig `json:"config"`
+	}{nodeSource("driver"), cfg})
 	if err != nil {
 		return nil, err
 	}
@@ -225,7 +238,7 @@ func startNodeDriver(ctx context.Context, node string, cfg *driverConfig, cpu in
 		ctlW.Close()
 		return nil, fmt.Errorf("node driver: pipe: %w", err)
 	}
-	p := child.New(ctx, "node driver", node, "-e", nodeSource("driver"), "ipcbench-node-driver", string(js))
+	p := child.New(ctx, "node driver", node, "-e", nodeBoot, "ipcbench-node-driver")
 	p.Cmd.Stdin = ctlR
 	// fd 3. ExtraFiles makes this end blocking (docs/measuring.md,
 	// pitfall 1): what we want, a driver that outruns us waits.
@@ -243,6 +256,12 @@ func startNodeDriver(ctx context.Context, node string, cfg *driverConfig, cpu in
 	d := &nodeDriver{proc: p, pid: p.Pid(), ctl: ctlW, rep: repR, rd: newDriverReader(repR), timeout: timeout}
 	if driverStarted != nil {
 		driverStarted(d.pid)
+	}
+	_ = ctlW.SetWriteDeadline(time.Now().Add(timeout))
+	_, err = ctlW.Write(append(boot, '\n'))
+	_ = ctlW.SetWriteDeadline(time.Time{})
+	if err != nil {
+		return nil, d.fail(fmt.Errorf("node driver: sending its code: %w", err))
 	}
 	if d.hello, err = d.expect("hello"); err != nil {
 		return nil, d.fail(err)

@@ -1,8 +1,9 @@
 'use strict';
 // ipcbench's Node driver (embedded in the ipcbench binary, see node.go).
 //
-// ipcbench starts it as `node -e <this source> ipcbench-node-driver <config>`
-// with its stdin a pipe from ipcbench and fd 3 a pipe to ipcbench. It sets
+// ipcbench starts Node with a bootstrap that reads this source and the
+// config from the first line of stdin (see nodedriver.go); stdin is then
+// the control pipe from ipcbench, fd 3 the report pipe to it. It sets
 // up one benchmark (workers, servers, held memory), says so, waits for "go"
 // on stdin, then runs the benchmark's operation back to back until stdin
 // closes, timing each with process.hrtime.bigint() and reporting the raw
