@@ -360,6 +360,13 @@ func resolveNode(flag string) (env results.NodeEnv, skip string, err error) {
 	return env, "", nil
 }
 
+// CheckNode refuses a --node that is not a usable Node.js (found, Node.js,
+// recent enough), whichever groups run.
+func CheckNode(flag string) error {
+	_, _, err := resolveNode(flag)
+	return err
+}
+
 // NodeEnv is the Node the node group would run with these options, for
 // the run's fingerprint; nil when there is none.
 func NodeEnv(o Options) *results.NodeEnv {

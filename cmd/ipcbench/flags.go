@@ -33,6 +33,11 @@ func addMatrixFlags(c *cobra.Command, f *runFlags) {
 func matrixOptions(f *runFlags) (scenarios.Options, error) {
 	o := scenarios.Options{Quick: f.quick, Cmd: f.cmd, Stderr: f.stderr, Node: f.node}
 	var err error
+	if f.node != "" {
+		if err := scenarios.CheckNode(f.node); err != nil {
+			return o, usageError{err}
+		}
+	}
 	if f.parentMem != "" {
 		if o.ParentMem, err = scenarios.ParseParentMem(f.parentMem); err != nil {
 			return o, usageError{err}

@@ -56,6 +56,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "output", "--parent-mem", "lots"}, `--parent-mem: bad size "lots"`},
 		{[]string{"run", "node", "--node", "/no/such/node"}, `--node "/no/such/node": not found (give the path to Node.js 20 or later)`},
 		{[]string{"list", "node", "--node", "/bin/true"}, `--node "/bin/true": is not Node.js`},
+		{[]string{"run", "spawn", "--node", "/bin/true"}, `--node "/bin/true": is not Node.js`},
 		{[]string{"report"}, "accepts 1 arg"},
 		{[]string{"report", filepath.Join(dir, "missing.json")}, "no such file"},
 	}
