@@ -600,24 +600,24 @@ func describeChannel(pid int, info map[string]any) string {
 	return fmt.Sprintf("%s is the worker's fd %d: %s; %s (/proc/%s)", name, fd, desc, shm, "PID/fd, net/unix, maps")
 }
 
-// fields locates the values of the driver's op records.
+// fields locates the values of the driver's op records (-1: absent).
 type fields struct {
-	phases []struct {
-		ph results.Phase
-		i  int
-	}
+	phases                  []phaseField
 	firstByte, bytes, lines int
+}
+
+// phaseField is a record value that is a phase: ns from the op's start.
+type phaseField struct {
+	ph results.Phase
+	i  int
 }
 
 func fieldIndex(names []string) fields {
 	f := fields{firstByte: -1, bytes: -1, lines: -1}
 	for i, nm := range names {
-		switch nm {
-		case "started", "exit", "ready", "first_byte":
-			f.phases = append(f.phases, struct {
-				ph results.Phase
-				i  int
-			}{results.Phase(nm), i})
+		switch results.Phase(nm) {
+		case results.PhaseStarted, results.PhaseExit, results.PhaseReady, results.PhaseFirstByte:
+			f.phases = append(f.phases, phaseField{results.Phase(nm), i})
 		}
 		switch nm {
 		case "first_byte":
@@ -633,15 +633,14 @@ func fieldIndex(names []string) fields {
 
 // verify checks an output op: bytes in = bytes out, and the line count.
 func (n *Node) verify(rec []float64, f fields) error {
-	if f.bytes < 0 || f.firstByte < 0 {
-		return errors.New("node driver: output records lack bytes or first_byte")
+	if f.bytes < 0 || f.firstByte < 0 || f.lines < 0 {
+		return errors.New("node driver: output records lack bytes, lines or first_byte")
 	}
 	got := int64(rec[f.bytes])
 	if n.Collect == results.CollectLines {
 		// readline hands out lines without their '\n': count them back.
-		want := (n.Size + lineLen - 1) / lineLen
-		if f.lines < 0 || int64(rec[f.lines]) != want {
-			return fmt.Errorf("readline gave %v lines, want %d", rec[max(f.lines, 0)], want)
+		if lines, want := int64(rec[f.lines]), (n.Size+lineLen-1)/lineLen; lines != want {
+			return fmt.Errorf("readline gave %d lines, want %d", lines, want)
 		}
 		got += n.Size / lineLen
 	}

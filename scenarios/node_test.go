@@ -467,3 +467,25 @@ func TestNodeForkUserWorker(t *testing.T) {
 		}
 	}
 }
+
+func TestNodeOutputVerify(t *testing.T) {
+	f := fieldIndex([]string{"total", "first_byte", "bytes", "lines"})
+	size := int64(1050) // 10 full lines and a last one of 50 bytes
+	n := &Node{Kind: nodeOutput, Collect: results.CollectStreamed, Size: size}
+	if err := n.verify([]float64{9, 1, 1050, 0}, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.verify([]float64{9, 1, 1049, 0}, f); err == nil || !strings.Contains(err.Error(), "bytes in != bytes out") {
+		t.Fatalf("short output: %v", err)
+	}
+	n.Collect = results.CollectLines // readline: 11 lines, 1040 characters
+	if err := n.verify([]float64{9, 1, 1040, 11}, f); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.verify([]float64{9, 1, 1040, 10}, f); err == nil || !strings.Contains(err.Error(), "lines") {
+		t.Fatalf("a lost line: %v", err)
+	}
+	if err := n.verify([]float64{9, 1}, fieldIndex([]string{"total", "first_byte"})); err == nil {
+		t.Fatal("records without bytes accepted")
+	}
+}
