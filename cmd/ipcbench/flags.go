@@ -26,7 +26,7 @@ func addMatrixFlags(c *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.cores, "cores", "", "concurrency levels, e.g. 1,2,4 (default 1, powers of two and the CPU count, capped by the allowed CPUs and cgroup quota)")
 	fl.StringVar(&f.profile, "profile", "", "profiles to write: "+strings.Join(profiling.Kinds, ","))
 	fl.StringVar(&f.node, "node", "", "Node.js for the node group (default: node on PATH; the group is skipped without one)")
-	fl.StringVar(&f.parentMem, "parent-mem", "", "spawn: touched memory the spawning process holds, e.g. 0,256MiB,1GiB (default 0 and 1GiB, or the largest power of two that fits)")
+	fl.StringVar(&f.parentMem, "parent-mem", "", "parentmem and node groups: touched memory the spawning process holds, e.g. 0,256MiB,1GiB (default 0 and 1GiB, or the largest power of two down to 64MiB that fits)")
 }
 
 // matrixOptions validates the matrix flags into scenario options.
