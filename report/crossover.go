@@ -13,7 +13,8 @@ import (
 
 // crossover renders the output scenario side by side: for each output
 // (size, write size), each collect mode's MB/s and parent peak memory
-// growth, so where buffering starts to cost against streaming is plain.
+// growth (for runtime=node rows, the Node process's), so where buffering
+// starts to cost against streaming is plain.
 func crossover(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
 	var modes []string // "buffered", "streamed/raw", ... in order of appearance
 	rows := map[string]map[string]*results.Benchmark{}
@@ -67,6 +68,8 @@ func crossover(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
 				}
 				if v, ok := b.Metrics[results.MetricParentGrowth]; ok {
 					mem = Bytes(v)
+				} else if v, ok := b.Metrics[results.MetricNodeGrowth]; ok {
+					mem = Bytes(v) // runtime=node: the Node process collected
 				}
 				line = append(line, mbs, mem)
 			}

@@ -94,6 +94,9 @@ func table(w, nw io.Writer, s *results.Set, md bool) error {
 	if err := crossover(w, s, opts); err != nil {
 		return err
 	}
+	if err := parentMem(w, s, opts); err != nil {
+		return err
+	}
 	if err := scaling(w, s, opts); err != nil {
 		return err
 	}
@@ -166,11 +169,16 @@ func mainTable(w io.Writer, s *results.Set, opts []tablewriter.Option) ([]string
 	var notes []string
 	grouped := map[string][]results.Name{}
 	own := map[results.Name]map[string]string{} // a benchmark's own text of a grouped warning
+	skipped := map[string][]results.Name{}       // by reason: a missing node skips dozens alike
+	var skipOrder []string
 	for i := range s.Benchmarks {
 		b := &s.Benchmarks[i]
 		switch {
 		case b.Skipped != "":
-			notes = append(notes, fmt.Sprintf("skipped %s: %s", b.Name, b.Skipped))
+			skipped[b.Skipped] = append(skipped[b.Skipped], b.Name)
+			if len(skipped[b.Skipped]) == 1 {
+				skipOrder = append(skipOrder, b.Skipped)
+			}
 			continue
 		case b.Error != "" && len(b.Samples) == 0:
 			notes = append(notes, fmt.Sprintf("FAILED %s: %s", b.Name, b.Error))
@@ -205,6 +213,16 @@ func mainTable(w io.Writer, s *results.Set, opts []tablewriter.Option) ([]string
 	if err := t.Render(); err != nil {
 		return nil, fmt.Errorf("report: table: %w", err)
 	}
+	var skips []string
+	for _, why := range skipOrder {
+		names := skipped[why]
+		if len(names) == 1 {
+			skips = append(skips, fmt.Sprintf("skipped %s: %s", names[0], why))
+		} else {
+			skips = append(skips, fmt.Sprintf("skipped (%d benchmarks) %s: %s", len(names), why, nameList(names, 4)))
+		}
+	}
+	notes = append(skips, notes...)
 	for _, g := range sortedKeys(grouped) {
 		names := grouped[g]
 		if len(names) == 1 {

@@ -102,6 +102,17 @@ type Env struct {
 	Topology      []CPUTopology `json:"topology,omitempty"`
 	Placements    []string      `json:"placements,omitempty"` // placements this machine can honour
 	MemTotalBytes uint64        `json:"mem_total_bytes,omitempty"`
+	// Node is the Node.js the node group ran (absent when it did not run).
+	Node *NodeEnv `json:"node,omitempty"`
+}
+
+// NodeEnv identifies the Node.js a run measured: the program, its version
+// and the libuv and V8 it was built with (libuv decides how Node spawns).
+type NodeEnv struct {
+	Path    string `json:"path"`
+	Version string `json:"version"` // "v20.20.2"
+	Libuv   string `json:"libuv"`   // "1.46.0"
+	V8      string `json:"v8,omitempty"`
 }
 
 // CPUTopology is one logical CPU's place in the machine.

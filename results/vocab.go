@@ -116,6 +116,23 @@ const (
 	KeyStderr    = "stderr"    // output interleaved on stderr
 	KeyTransport = "transport" // IPC transport
 	KeyPlacement = "placement" // where the two processes of a pair run
+	// The node group and the parent-memory dimension.
+	KeyRuntime       = "runtime"       // who measured it: "node" (Node's own APIs, timed in Node); absent: ipcbench's Go
+	KeyAPI           = "api"           // Node API carrying a round trip: net, stdio
+	KeySerialization = "serialization" // Node fork channel serialization: json, advanced
+	KeyMethod        = "method"        // how a process is created: vfork (os/exec) or fork (fork+exec, libuv's way)
+	KeyParentMem     = "parent_mem"    // bytes of touched memory the spawning process holds
+)
+
+// Runtimes other than ipcbench's own Go.
+const (
+	RuntimeNode = "node" // Node.js, driven by ipcbench's embedded driver
+)
+
+// Process-creation methods of the parent-memory dimension.
+const (
+	MethodVfork = "vfork" // clone(CLONE_VM|CLONE_VFORK): Go's os/exec, glibc's posix_spawn
+	MethodFork  = "fork"  // a real fork (page tables copied), then execve: libuv's, so Node's
 )
 
 // Spawn modes, as Node names them.
@@ -123,6 +140,9 @@ const (
 	SpawnExec  = "exec"  // through /bin/sh -c, output buffered
 	SpawnSpawn = "spawn" // direct argv, output streamed
 	SpawnFork  = "fork"  // a worker of this program with an IPC channel
+	// SpawnExecFile is Node's execFile: direct argv like spawn, output
+	// buffered like exec (node group only).
+	SpawnExecFile = "execFile"
 )
 
 // Collect modes of the output scenario.
@@ -159,10 +179,11 @@ const (
 	PhaseReady     Phase = "ready"      // a fork worker said it is ready
 	PhaseFirstByte Phase = "first_byte" // the first byte of output arrived
 	PhaseTransfer  Phase = "transfer"   // first byte to exit
+	PhaseExit      Phase = "exit"       // the exit was seen (Node's 'exit' event; stdio may still be open)
 )
 
 // PhaseOrder is the order phases are shown in.
-var PhaseOrder = []Phase{PhaseStarted, PhaseReady, PhaseFirstByte, PhaseTransfer}
+var PhaseOrder = []Phase{PhaseStarted, PhaseReady, PhaseFirstByte, PhaseExit, PhaseTransfer}
 
 // Metric names an extra per-op figure; the name carries its unit.
 type Metric string
@@ -187,6 +208,10 @@ const (
 	MetricParentGrowth Metric = "parent_peak_growth_bytes" // peak minus RSS before (output)
 	MetricBytesPerOp   Metric = "bytes/op"                 // measured output of a user command
 	MetricTimerShare   Metric = "timer_overhead_share"     // clock reads' share of an op
+	// MetricNodeGrowth is the Node process's own peak RSS growth over a
+	// node-group benchmark (its VmHWM, reset before its first op, minus its
+	// VmRSS then): Node's side of parent_peak_growth_bytes.
+	MetricNodeGrowth Metric = "node_peak_growth_bytes"
 )
 
 // HigherIsBetter reports whether larger values of m are improvements.

@@ -1,6 +1,8 @@
-// Package scenarios holds ipcbench's workloads: Spawn (exec / spawn / fork),
-// Output (buffered / streamed / lines) and RoundTrip / Throughput over every
-// transport, plus the child roles they re-execute this binary in.
+// Package scenarios holds ipcbench's workloads: Spawn (exec / spawn / fork,
+// and against the parent's memory), Output (buffered / streamed / lines),
+// RoundTrip / Throughput over every transport, and the same questions
+// asked of Node.js itself (node.go), plus the child roles they re-execute
+// this binary in.
 //
 // A Group builds the fully parameterised benchmarks of one workload from
 // Options; `ipcbench run all` runs every group in order.
@@ -10,12 +12,10 @@ import (
 	"fmt"
 	"maps"
 	"os/exec"
-	"path/filepath"
 	"strings"
 
 	"github.com/ipcbench/ipcbench/bench"
 	"github.com/ipcbench/ipcbench/internal/child"
-	"github.com/ipcbench/ipcbench/results"
 	"github.com/kballard/go-shellquote"
 )
 
@@ -50,6 +50,12 @@ type Options struct {
 	CPUs []int
 	// Cores are the concurrency levels (default 1).
 	Cores []int
+	// Node is the Node.js program of the node group (default: node on PATH).
+	Node string
+	// ParentMem are the sizes of touched memory the spawning process holds
+	// in spawn's parent-memory dimension (default: 0 and the largest of
+	// 1GiB, 512MiB, ... 64MiB that fits the machine).
+	ParentMem []int64
 }
 
 // Group is one workload family.
@@ -62,9 +68,11 @@ type Group struct {
 // Groups lists every workload, in the order `run all` runs them.
 var Groups = []Group{
 	{Name: "spawn", Help: "process creation: exec (shell, buffered), spawn (argv, streamed), fork (ipcbench worker with IPC channel)", Build: buildSpawn},
+	{Name: "parentmem", Help: "spawn against the spawning process's memory (--parent-mem): Go's os/exec (vfork, flat) beside fork+exec (libuv's way, page tables copied); the node group adds Node's own", Build: buildParentMem},
 	{Name: "output", Help: "collecting a child's output: buffered vs streamed vs lines; MB/s, time to first byte, parent memory", Build: buildOutput},
 	{Name: "roundtrip", Help: "IPC round-trip latency over every transport, mode, message size and placement", Build: buildRoundTrip},
 	{Name: "throughput", Help: "one-way IPC throughput (the child streams, the parent reads) over every transport", Build: buildThroughput},
+	{Name: "node", Help: "Node.js's own child_process and IPC, timed in Node (exec/execFile/spawn/fork, spawn vs the parent's memory, output collection, process.send, a stdio pipe, net); skipped with the reason when there is no node", Build: buildNode},
 }
 
 // GroupNames lists the names of Groups.
@@ -130,7 +138,8 @@ func expandCores[T any](list []*T, cores []int, sweepAll bool, sweep func(*T) bo
 }
 
 // userCommand splits a --cmd into argv with its program resolved on PATH,
-// and a label for benchmark names.
+// and a label for benchmark names, distinct for distinct commands (see
+// cmdLabel).
 func userCommand(cmd string) (argv []string, label string, err error) {
 	argv, err = shellquote.Split(cmd)
 	if err != nil || len(argv) == 0 {
@@ -140,6 +149,7 @@ func userCommand(cmd string) (argv []string, label string, err error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("--cmd %q: %q not found (give a program on PATH or a path to an executable)", cmd, argv[0])
 	}
+	label = cmdLabel(argv) // from the words as typed, before resolving
 	argv[0] = path
-	return argv, results.CleanLabel(filepath.Base(path)), nil
+	return argv, label, nil
 }

@@ -44,7 +44,7 @@ func init() { register(forkRole, forkWorker) }
 // Name implements bench.Scenario.
 func (s *Spawn) Name() results.Name {
 	c := strconv.Itoa(max(1, s.Cores))
-	if s.Mode == results.SpawnFork {
+	if s.Mode == results.SpawnFork && s.Argv == nil {
 		return results.NewName(results.ScenarioSpawn, results.KeyMode, s.Mode, results.KeyCores, c)
 	}
 	return results.NewName(results.ScenarioSpawn, results.KeyMode, s.Mode, results.KeyCmd, s.Label, results.KeyCores, c)
@@ -57,6 +57,9 @@ func (s *Spawn) ExtraParams() map[string]string {
 		return map[string]string{"command": "/bin/sh -c " + shellquote.Join(s.Line)}
 	case results.SpawnSpawn:
 		return map[string]string{"command": shellquote.Join(s.Argv...)}
+	}
+	if s.Argv != nil {
+		return map[string]string{"command": shellquote.Join(s.Argv...), "channel": nodeWorkerChannel}
 	}
 	return map[string]string{"command": "ipcbench " + forkRole}
 }
@@ -79,10 +82,15 @@ func spawnList(o Options) ([]*Spawn, error) {
 		if err != nil {
 			return nil, err
 		}
-		return []*Spawn{
+		list := []*Spawn{
 			{Mode: results.SpawnExec, Label: label, Line: o.Cmd, Command: o.Cmd},
 			{Mode: results.SpawnSpawn, Label: label, Argv: argv, Command: o.Cmd},
-		}, nil
+		}
+		if isNodeWorker(argv) {
+			// `node worker.js`: fork mode runs it as a Node worker.
+			list = append(list, &Spawn{Mode: results.SpawnFork, Label: label, Argv: argv, Command: o.Cmd})
+		}
+		return list, nil
 	}
 	truePath, err := exec.LookPath("true")
 	if err != nil {
@@ -142,6 +150,9 @@ func (s *Spawn) spawner() func() (phases, error) {
 		return func() (phases, error) { return s.execOnce(&out) }
 	case results.SpawnSpawn:
 		return s.spawnFunc()
+	}
+	if s.Argv != nil {
+		return s.forkNodeFunc()
 	}
 	return s.forkOnce
 }

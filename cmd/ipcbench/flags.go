@@ -25,12 +25,28 @@ func addMatrixFlags(c *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.placements, "placements", "", "pair placements: "+strings.Join(results.Placements, ",")+" (default same-core,cross-core)")
 	fl.StringVar(&f.cores, "cores", "", "concurrency levels, e.g. 1,2,4 (default 1, powers of two and the CPU count, capped by the allowed CPUs and cgroup quota)")
 	fl.StringVar(&f.profile, "profile", "", "profiles to write: "+strings.Join(profiling.Kinds, ","))
+	fl.StringVar(&f.node, "node", "", "Node.js for the node group (default: node on PATH; the group is skipped without one)")
+	fl.StringVar(&f.parentMem, "parent-mem", "", "parentmem and node groups: touched memory the spawning process holds, e.g. 0,256MiB,1GiB (default 0 and 1GiB, or the largest power of two down to 64MiB that fits)")
 }
 
 // matrixOptions validates the matrix flags into scenario options.
 func matrixOptions(f *runFlags) (scenarios.Options, error) {
-	o := scenarios.Options{Quick: f.quick, Full: f.full, SweepAll: f.full || f.cores != "", Cmd: f.cmd, Stderr: f.stderr}
+	o := scenarios.Options{Quick: f.quick, Full: f.full, SweepAll: f.full || f.cores != "", Cmd: f.cmd, Stderr: f.stderr, Node: f.node}
 	var err error
+	if f.node != "" {
+		if err := scenarios.CheckNode(f.node); err != nil {
+			return o, usageError{err}
+		}
+	}
+	if f.parentMem != "" {
+		if o.ParentMem, err = scenarios.ParseParentMem(f.parentMem); err != nil {
+			return o, usageError{err}
+		}
+		// Refused here, before anything is allocated, whichever groups run.
+		if err := scenarios.CheckParentMem(o.ParentMem); err != nil {
+			return o, usageError{err}
+		}
+	}
 	if o.CPUs, err = cpusFlag(f.cpus); err != nil {
 		return o, err
 	}

@@ -69,6 +69,11 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "spawn", "--nosuchflag"}, "unknown flag"},
 		{[]string{"run", "spawn", "--out", "/proc/ipcbench-no"}, "is not writable"},
 		{[]string{"report"}, "requires at least 1 arg"},
+		{[]string{"run", "parentmem", "--parent-mem", "0,1000000GiB"}, "--parent-mem 1000000GiB: holding it touched needs 1000000GiB plus a 256MiB margin, but only"},
+		{[]string{"run", "output", "--parent-mem", "lots"}, `--parent-mem: bad size "lots"`},
+		{[]string{"run", "node", "--node", "/no/such/node"}, `--node "/no/such/node": not found (give the path to Node.js 20 or later)`},
+		{[]string{"list", "node", "--node", "/bin/true"}, `--node "/bin/true": is not Node.js`},
+		{[]string{"run", "spawn", "--node", "/bin/true"}, `--node "/bin/true": is not Node.js`},
 		{[]string{"report", filepath.Join(dir, "missing.json")}, "no such file"},
 	}
 	checkUsageErrors(t, cases)

@@ -54,7 +54,9 @@ type runFlags struct {
 	strict     bool
 	seed       uint64
 	opTimeout  string
-	report     string          // --report: a capacity report beside results.json
+	report     string // --report: a capacity report beside results.json
+	node       string
+	parentMem  string
 	args       []string        // as typed, for the record
 	given      map[string]bool // flags given on the command line
 }
@@ -527,6 +529,9 @@ func newSet(p *plan, f *runFlags, gmp int) *results.Set {
 	}
 	for _, g := range p.groups {
 		set.Config.Scenarios = append(set.Config.Scenarios, g.Name)
+		if g.Name == "node" {
+			set.Env.Node = scenarios.NodeEnv(p.opts)
+		}
 	}
 	return set
 }

@@ -118,15 +118,13 @@ func readProcStat() (busy, steal, total uint64, err error) {
 	return busy, steal, total, nil
 }
 
-// ProcCPU is a live process's utime+stime from /proc/PID/stat (0 if gone).
+// ProcCPU is a live process's CPU time from /proc/PID/stat, its own
+// (utime+stime) and that of the children it reaped (cutime+cstime): a
+// tracked child that spawns (a Node driver) spends its children's CPU on
+// our behalf too. 0 if gone.
 func ProcCPU(pid int) time.Duration {
-	f := procStatFields(pid)
-	if len(f) < 13 {
-		return 0
-	}
-	ut, _ := strconv.ParseUint(f[11], 10, 64)
-	st, _ := strconv.ParseUint(f[12], 10, 64)
-	return time.Duration(ut+st) * jiffy
+	t, _ := ReadProcTimes(pid)
+	return t.User + t.Sys + t.ChildUser + t.ChildSys
 }
 
 // procStatFields are the fields of /proc/PID/stat after the command name
