@@ -169,7 +169,7 @@ func mainTable(w io.Writer, s *results.Set, opts []tablewriter.Option) ([]string
 	var notes []string
 	grouped := map[string][]results.Name{}
 	own := map[results.Name]map[string]string{} // a benchmark's own text of a grouped warning
-	skipped := map[string][]results.Name{}       // by reason: a missing node skips dozens alike
+	skipped := map[string][]results.Name{}      // by reason: a missing node skips dozens alike
 	var skipOrder []string
 	for i := range s.Benchmarks {
 		b := &s.Benchmarks[i]
