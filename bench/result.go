@@ -35,7 +35,10 @@ func (b *B) result(res *results.Benchmark) {
 	b.summarize(res)
 	m := b.metrics
 	if res.Summary.Median > 0 {
-		m[results.MetricOpsPerSec] = 1e9 / res.Summary.Median
+		if _, set := m[results.MetricOpsPerSec]; !set {
+			// (An open-loop workload reports its own: the rate it achieved.)
+			m[results.MetricOpsPerSec] = 1e9 / res.Summary.Median
+		}
 		if _, set := m[results.MetricMBPerSec]; b.bytes > 0 && !set {
 			m[results.MetricMBPerSec] = float64(b.bytes) * 1e3 / res.Summary.Median
 		}
@@ -143,7 +146,8 @@ func (b *B) qualityWarnings(res *results.Benchmark) {
 	}
 	if len(b.samples) < 6 {
 		res.Warn(results.WarnFewSamples, fmt.Sprintf("only %d samples: no confidence interval (needs 6)", len(b.samples)))
-	} else if w := res.Summary.CIWidth(); w > b.cfg.TargetCIWidth && b.stopReason == "budget" {
+	} else if w := res.Summary.CIWidth(); w > b.cfg.TargetCIWidth && b.stopReason == "budget" && !b.openLoop {
+		// (An open loop always runs its whole budget: no CI target to miss.)
 		res.Warn(results.WarnNoisy, fmt.Sprintf("noisy: median's 95%% CI is ±%.1f%% (target ±%.1f%%) when the %s budget ran out", 50*w, 50*b.cfg.TargetCIWidth, b.cfg.Budget))
 	}
 	if b.stopReason == "interrupted" {
