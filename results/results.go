@@ -38,6 +38,9 @@ type Set struct {
 	Benchmarks    []Benchmark `json:"benchmarks"`
 	// Profiles lists profile files written for this run, relative to the run directory.
 	Profiles []Profile `json:"profiles,omitempty"`
+	// LoadSweeps are the findings of the load benchmarks' rate sweeps
+	// (derived from Benchmarks by LoadSweeps; saved for readers' convenience).
+	LoadSweeps []LoadSweep `json:"load_sweeps,omitempty"`
 }
 
 // Profile is one pprof file written during a run.
