@@ -1,6 +1,7 @@
 // Package scenarios holds ipcbench's workloads: Spawn (exec / spawn / fork),
-// Output (buffered / streamed / lines) and RoundTrip / Throughput over every
-// transport, plus the child roles they re-execute this binary in.
+// Output (buffered / streamed / lines), RoundTrip / Throughput over every
+// transport, and Load / SpawnLoad (open loop: latency under offered load),
+// plus the child roles they re-execute this binary in.
 //
 // A Group builds the fully parameterised benchmarks of one workload from
 // Options; `ipcbench run all` runs every group in order.
@@ -12,9 +13,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ipcbench/ipcbench/bench"
 	"github.com/ipcbench/ipcbench/internal/child"
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
 	"github.com/kballard/go-shellquote"
 )
@@ -41,6 +44,18 @@ type Options struct {
 	CPUs []int
 	// Cores are the concurrency levels (default 1).
 	Cores []int
+	// Load (open loop, load.go): offered rates per second (default: a
+	// sweep over a ladder of rates, up to saturation), arrival processes
+	// (default constant), the objective a rate must meet to count as
+	// sustainable (zero: not saturated is enough), the in-flight window
+	// (messages; concurrent children for spawns; 0: defaults), and the
+	// generator's busy wait before each start (0: calibrated; negative:
+	// sleep only).
+	Rates     []float64
+	Arrivals  []string
+	SLO       units.SLO
+	Window    int
+	SpinAhead time.Duration
 }
 
 // Group is one workload family.
@@ -56,6 +71,7 @@ var Groups = []Group{
 	{Name: "output", Help: "collecting a child's output: buffered vs streamed vs lines; MB/s, time to first byte, parent memory", Build: buildOutput},
 	{Name: "roundtrip", Help: "IPC round-trip latency over every transport, mode, message size and placement", Build: buildRoundTrip},
 	{Name: "throughput", Help: "one-way IPC throughput (the child streams, the parent reads) over every transport", Build: buildThroughput},
+	{Name: "load", Help: "latency under offered load (open loop): messages and spawns on a fixed-rate schedule, latency from the scheduled start, swept up to saturation; max sustainable rate per core", Build: buildLoad},
 }
 
 // GroupNames lists the names of Groups.
