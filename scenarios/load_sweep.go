@@ -44,6 +44,9 @@ const (
 	defaultSeed        = 1   // Poisson arrivals: the same schedule every run
 )
 
+// MaxWindow is the largest in-flight window a load benchmark accepts.
+const MaxWindow = tapeSize
+
 // defaultLoadTransports are the representative subset run by default.
 var defaultLoadTransports = []string{"pipe", "unix", "shm-futex"}
 
@@ -77,7 +80,7 @@ func (f *family) beyond(rate float64) string {
 		return ""
 	}
 	slices.Sort(sat)
-	return fmt.Sprintf("beyond saturation: %s/s and %s/s were saturated already", units.FormatRate(sat[0]), units.FormatRate(sat[1]))
+	return fmt.Sprintf("beyond saturation: %s/s and %s/s were saturated already", units.CompactRate(sat[0]), units.CompactRate(sat[1]))
 }
 
 // buildLoad builds the load group: IPC families, then spawn families.
@@ -92,8 +95,8 @@ func buildLoad(o Options) ([]bench.Scenario, error) {
 			return nil, fmt.Errorf("unknown arrivals %q (accepted: constant, poisson)", a)
 		}
 	}
-	if o.Window < 0 || o.Window > tapeSize {
-		return nil, fmt.Errorf("window %d out of range (1..%d)", o.Window, tapeSize)
+	if o.Window < 0 || o.Window > MaxWindow {
+		return nil, fmt.Errorf("window %d out of range (1..%d)", o.Window, MaxWindow)
 	}
 	pairs, err := buildPairLoads(o)
 	if err != nil {

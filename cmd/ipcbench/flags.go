@@ -25,6 +25,7 @@ func addMatrixFlags(c *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.placements, "placements", "", "pair placements: "+strings.Join(results.Placements, ",")+" (default same-core,cross-core)")
 	fl.StringVar(&f.cores, "cores", "", "concurrency levels, e.g. 1,2,4 (default 1, powers of two and the CPU count, capped by the allowed CPUs and cgroup quota)")
 	fl.StringVar(&f.profile, "profile", "", "profiles to write: "+strings.Join(profiling.Kinds, ","))
+	addLoadFlags(c, &f.load)
 }
 
 // matrixOptions validates the matrix flags into scenario options.
@@ -63,6 +64,9 @@ func matrixOptions(f *runFlags) (scenarios.Options, error) {
 		return o, err
 	}
 	if o.Cores, err = coresFlag(f.cores, o.CPUs); err != nil {
+		return o, err
+	}
+	if err := loadOptions(&f.load, &o); err != nil {
 		return o, err
 	}
 	return o, nil

@@ -45,6 +45,7 @@ type runFlags struct {
 	minSamples int
 	targetCI   float64
 	profile    string
+	load       loadFlags
 	args       []string // as typed, for the record
 }
 
@@ -275,6 +276,7 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 		cfg.Hooks = append(cfg.Hooks, prof)
 	}
 	interrupted := measure(ctx, p.list, cfg, set, newProgress(stderr, len(p.list)))
+	set.LoadSweeps = results.LoadSweeps(set) // the load group's findings (none without it)
 	if prof != nil {
 		for _, w := range prof.Finish(set) {
 			fmt.Fprintln(stderr, "ipcbench: profiles: "+w)

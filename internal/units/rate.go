@@ -58,7 +58,7 @@ func ParseRate(s string, ceiling float64) (float64, error) {
 	case v < MinRate:
 		return 0, fmt.Errorf("rate %q is below %g/s: too few operations per run to measure", s, MinRate)
 	case v > ceiling:
-		return 0, fmt.Errorf("rate %q is beyond what the clock can schedule (at most %s/s: an interval of %s)", s, FormatRate(ceiling), time.Duration(1e9/ceiling))
+		return 0, fmt.Errorf("rate %q is beyond what the clock can schedule (at most %s/s: an interval of %s)", s, CompactRate(ceiling), time.Duration(1e9/ceiling))
 	}
 	return v, nil
 }
@@ -81,6 +81,18 @@ func ParseRateList(s string, ceiling float64) ([]float64, error) {
 // FormatRate prints a rate exactly and compactly for names and messages:
 // 1000 → "1000", 2500.5 → "2500.5".
 func FormatRate(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
+
+// CompactRate prints a rate for people: 10M, 20k, 1.5k, 500.
+func CompactRate(v float64) string {
+	trim := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
+	switch {
+	case v >= 1e6 && math.Round(v/1e3) == v/1e3:
+		return trim(v/1e6) + "M"
+	case v >= 1e3 && math.Round(v) == v:
+		return trim(v/1e3) + "k"
+	}
+	return trim(v)
+}
 
 // Quantiles an SLO may bound, as typed (p999 is accepted for p99.9).
 type sloKey struct {
