@@ -82,6 +82,9 @@ func table(w io.Writer, s *results.Set, md bool) error {
 	if err := scaling(w, s, opts); err != nil {
 		return err
 	}
+	if err := loadSweeps(w, s, opts); err != nil {
+		return err
+	}
 	if len(notes) > 0 {
 		fmt.Fprintln(w)
 		for _, n := range notes {

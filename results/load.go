@@ -243,12 +243,10 @@ func costs(b *Benchmark, rate float64, m map[Metric]float64) {
 	if cpu <= 0 {
 		return
 	}
-	achieved := mt[MetricAchievedRate]
-	if achieved <= 0 {
-		achieved = rate
-	}
+	// At a passing step the rate achieved is the rate offered (it was not
+	// saturated): cores used at the max rate, and the rate per core.
 	m[MetricCPUPerOp] = cpu
-	m[MetricCoresUsed] = cpu * achieved / 1e9
+	m[MetricCoresUsed] = cpu * rate / 1e9
 	m[MetricMaxRatePerCore] = rate / m[MetricCoresUsed]
 	m[MetricCPUBoundRate] = 1e9 / max(parent, child)
 }

@@ -532,11 +532,11 @@ func (a *loadAcc) verdict(slo units.SLO) (string, string) {
 // behind, a recorder that did.
 func (a *loadAcc) warn(b *bench.B, o *openLoop, v *visit, rate float64) {
 	if sat, why := a.saturated(); sat && v.n > 0 {
-		b.Warn(results.WarnSaturated, "saturated at %s/s: %s; these percentiles are those of a growing queue (they grow with the run's length), not a latency this rate can have", units.FormatRate(rate), why)
+		b.Warn(results.WarnSaturated, "saturated at %s/s: %s; these percentiles are those of a growing queue (they grow with the run's length), not a latency this rate can have", units.CompactRate(rate), why)
 	}
 	if lt := v.lagFloor.trend(); lt.grows() && v.windowWaited == 0 {
 		sent := float64(v.last[1] - v.first[1])
-		b.Warn(results.WarnMeasurement, "the generator could not keep the schedule: its lag grew from %s to %s with the window never full (a start, or waking up, takes longer than the interval): it started %.0f/s, not the %s/s offered", roundDur(lt.start), roundDur(lt.end), (float64(v.n)-1)*1e9/sent, units.FormatRate(rate))
+		b.Warn(results.WarnMeasurement, "the generator could not keep the schedule: its lag grew from %s to %s with the window never full (a start, or waking up, takes longer than the interval): it started %.0f/s, not the %s/s offered", roundDur(lt.start), roundDur(lt.end), (float64(v.n)-1)*1e9/sent, units.CompactRate(rate))
 	}
 	if o.recorderWaits > 0 {
 		b.Warn(results.WarnMeasurement, "the recorder fell %d operations behind %d times: starts waited for it (a harness limit; the lag includes it)", tapeSize, o.recorderWaits)

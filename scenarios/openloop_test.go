@@ -152,7 +152,7 @@ func TestFamilySkipsBeyondSaturation(t *testing.T) {
 		t.Fatalf("one saturated step below: the next still runs, got %q", why)
 	}
 	f.record(10000, results.VerdictSaturated)
-	if why := f.beyond(20000); !strings.Contains(why, "5000/s and 10000/s were saturated") {
+	if why := f.beyond(20000); !strings.Contains(why, "5k/s and 10k/s were saturated") {
 		t.Fatalf("two saturated below: %q", why)
 	}
 	if why := f.beyond(5000); why != "" {
