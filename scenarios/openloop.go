@@ -261,7 +261,8 @@ type loadAcc struct {
 	windowWaited  int64
 	windowWaitNS  int64
 	late          int64
-	grew          *trend // the first visit whose latency grew as a queue does
+	grew          *trend  // the first visit whose latency grew as a queue does
+	short         float64 // the lowest completions ÷ schedule of a visit long enough to tell (0: none)
 	queueAtEnd    int64
 	harnessNS     int64
 	harnessOK     bool
@@ -459,6 +460,11 @@ func (a *loadAcc) merge(v *visit, o *openLoop) map[results.Metric]float64 {
 			m[results.MetricAchievedRate] = (n - 1) * 1e9 / done
 			m[results.MetricOpsPerSec] = m[results.MetricAchievedRate]
 		}
+		if sched > 0 && done > 0 && v.n >= 100 && done > 50e6 {
+			if r := sched / done; a.short == 0 || r < a.short {
+				a.short = r
+			}
+		}
 	}
 	lt := v.latFloor.trend()
 	m[results.MetricLatencyGrowth] = float64(lt.growth())
@@ -483,10 +489,16 @@ func (a *loadAcc) merge(v *visit, o *openLoop) map[results.Metric]float64 {
 }
 
 // saturated says whether a visit showed a queue that grows (see
-// trend.grows), and how.
+// trend.grows), or completed its operations at less than 80% of the
+// offered rate (over at least 100 operations and 50 ms: the rate was not
+// sustained, whatever the reason; a stall must last a fifth of the run to
+// do that), and how.
 func (a *loadAcc) saturated() (bool, string) {
 	if t := a.grew; t != nil {
 		return true, fmt.Sprintf("latency grew through the run: its floor went from %s to %s (%s by the middle)", roundDur(t.start), roundDur(t.end), roundDur(t.mid))
+	}
+	if a.short > 0 && a.short < 0.8 {
+		return true, fmt.Sprintf("operations completed at %.0f%% of the offered rate", 100*a.short)
 	}
 	return false, ""
 }

@@ -132,6 +132,12 @@ func TestVerdict(t *testing.T) {
 	if v, _ := accOf(lat, grow).verdict(slo); v != results.VerdictSaturated {
 		t.Fatalf("growing and within the SLO: %s", v)
 	}
+	// Completions well short of the schedule: the rate was not sustained.
+	a := accOf(lat, flat)
+	a.short = 0.6
+	if v, why := a.verdict(units.SLO{}); v != results.VerdictSaturated || !strings.Contains(why, "60% of the offered rate") {
+		t.Fatalf("completions at 60%% of the schedule: %s (%s)", v, why)
+	}
 	lagSLO, _ := units.ParseSLO("lag=1us")
 	b := accOf(lat, flat)
 	b.lag.Reset()
