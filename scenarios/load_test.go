@@ -3,6 +3,7 @@ package scenarios
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -180,12 +181,40 @@ func TestSaturationDetected(t *testing.T) {
 	if a, o := res.Metrics[results.MetricAchievedRate], res.Metrics[results.MetricOfferedRate]; a > o/2 {
 		t.Fatalf("achieved %.0f/s of %.0f/s offered through a 1 ms peer", a, o)
 	}
-	ok := &inproc{Load: pipeLoad(100, 256), delay: time.Millisecond}
-	res = runOK(t, ok, loadCfg(time.Second))
-	if v := res.Params[results.ParamVerdict]; v != results.VerdictOK {
-		t.Fatalf("100/s through a 1 ms peer: verdict %q (%s)", v, res.Params["verdict_reason"])
+	tryUnlessBusy(t, func() (results.Benchmark, string) {
+		ok := &inproc{Load: pipeLoad(100, 256), delay: time.Millisecond}
+		res := runOK(t, ok, loadCfg(time.Second))
+		checkDominance(t, res)
+		if v := res.Params[results.ParamVerdict]; v != results.VerdictOK {
+			return res, fmt.Sprintf("100/s through a 1 ms peer: verdict %q (%s)", v, res.Params["verdict_reason"])
+		}
+		return res, ""
+	})
+}
+
+// tryUnlessBusy runs a check up to three times: a busy machine can spoil
+// one try (a systematic error would spoil all three). When other
+// processes kept the CPUs busy during every failed try, the check cannot
+// be made here, and the test says so instead of failing.
+func tryUnlessBusy(t *testing.T, try func() (res results.Benchmark, failure string)) {
+	t.Helper()
+	busy := 0
+	var why string
+	for range 3 {
+		res, failure := try()
+		if failure == "" {
+			return
+		}
+		t.Log(failure)
+		why = failure
+		if res.LoadShare > 0.25 {
+			busy++
+		}
 	}
-	checkDominance(t, res)
+	if busy == 3 {
+		t.Skipf("other processes kept the CPUs busy in every try: %s", why)
+	}
+	t.Fatal(why)
 }
 
 // Every transport in each of its modes, through the echo child: figures
@@ -332,13 +361,11 @@ func TestLowRateOpenMatchesClosed(t *testing.T) {
 		t.Fatal(err)
 	}
 	pl, pc, cc := results.SameCore, cpus[0], cpus[0]
-	// Up to three tries: a busy machine can spoil one (a systematic error,
-	// a poll or a clock on the path, would spoil all three). When others
-	// keep the CPU busy throughout, the open loop's messages queue behind
-	// them, which the closed loop never sees (it only measures while it
-	// runs): that is the point of an open loop, and no comparison.
-	busy := 0
-	for try := 1; ; try++ {
+	// When others keep the CPU busy throughout, the open loop's messages
+	// queue behind them, which the closed loop never sees (it only
+	// measures while it runs): that is the point of an open loop, and no
+	// comparison.
+	tryUnlessBusy(t, func() (results.Benchmark, string) {
 		open := pipeLoad(2000, 256)
 		open.Placement, open.ParentCPU, open.ChildCPU, open.SenderCPU = pl, pc, cc, pc
 		ro := runOK(t, open, loadCfg(600*time.Millisecond))
@@ -346,19 +373,11 @@ func TestLowRateOpenMatchesClosed(t *testing.T) {
 		rc := runOK(t, closed, loadCfg(300*time.Millisecond))
 		o, c := ro.Summary.P50, rc.Summary.P50
 		t.Logf("open-loop p50 %s (lag %s, service %s), closed-loop p50 %s", time.Duration(o), time.Duration(ro.Distributions[results.PhaseLag].P50), time.Duration(ro.Distributions[results.PhaseService].P50), time.Duration(c))
-		if o <= 10*c && c <= 10*o {
-			return
+		if o > 10*c || c > 10*o {
+			return ro, fmt.Sprintf("open-loop p50 %s vs closed-loop round trip %s: not within 10×", time.Duration(o), time.Duration(c))
 		}
-		if ro.LoadShare > 0.25 {
-			busy++
-		}
-		if try == 3 && busy == 3 {
-			t.Skipf("other processes kept the CPUs busy (%.0f%% in the last try): open-loop p50 %s vs closed-loop %s cannot be compared", 100*ro.LoadShare, time.Duration(o), time.Duration(c))
-		}
-		if try == 3 {
-			t.Fatalf("open-loop p50 %s vs closed-loop round trip %s: not within 10× in 3 tries", time.Duration(o), time.Duration(c))
-		}
-	}
+		return ro, ""
+	})
 }
 
 // Far beyond what a pipe echo can carry: saturated, said so, and the

@@ -256,20 +256,10 @@ func (o *openLoop) send(start func(k int64) error) int64 {
 // loadAcc accumulates what the recorder saw of the timed operations,
 // across every visit of a benchmark (its verdict is over all of them).
 type loadAcc struct {
-	lat, lag      *hdrhistogram.Histogram
-	n             int64
-	windowWaited  int64
-	windowWaitNS  int64
-	late          int64
-	grew          *trend  // the first visit whose latency grew as a queue does
-	short         float64 // the lowest completions ÷ schedule of a visit long enough to tell (0: none)
-	queueAtEnd    int64
-	harnessNS     int64
-	harnessOK     bool
-	recorderWaits int64
-	windowWaits   int64
-	peak          int64
-	visits        int
+	lat, lag *hdrhistogram.Histogram // latency and lag of every timed op
+	n        int64
+	grew     *trend  // the first visit whose latency grew as a queue does
+	short    float64 // the lowest completions ÷ schedule of a visit long enough to tell (0: none)
 }
 
 func (a *loadAcc) init() {
@@ -427,11 +417,7 @@ func (o *openLoop) record(ctx context.Context, b *bench.B, v *visit) error {
 // per-op metrics.
 func (a *loadAcc) merge(v *visit, o *openLoop) map[results.Metric]float64 {
 	a.init()
-	a.visits++
 	m := map[results.Metric]float64{}
-	a.windowWaits += o.windowWaits
-	a.recorderWaits += o.recorderWaits
-	a.peak = max(a.peak, o.peak)
 	m[results.MetricPeakInFlight] = float64(o.peak)
 	if v.n == 0 {
 		return m
@@ -439,10 +425,7 @@ func (a *loadAcc) merge(v *visit, o *openLoop) map[results.Metric]float64 {
 	a.lat.Merge(v.lat)
 	a.lag.Merge(v.lag)
 	a.n += v.n
-	a.windowWaited += v.windowWaited
-	a.late += v.late
 	n := float64(v.n)
-	a.windowWaitNS += v.windowWaitNS
 	m[results.MetricWindowFull] = float64(v.windowWaited) / n
 	m[results.MetricWindowWait] = float64(v.windowWaitNS) / n
 	m[results.MetricLateShare] = float64(v.late) / n
@@ -474,7 +457,6 @@ func (a *loadAcc) merge(v *visit, o *openLoop) map[results.Metric]float64 {
 	}
 	q := max(0, v.scheduledByEnd-v.completedAtEnd)
 	m[results.MetricQueueAtEnd] = float64(q)
-	a.queueAtEnd = max(a.queueAtEnd, q)
 	if v.cpuOK {
 		// The pacing thread's CPU minus its start calls (the transport's
 		// work, Send or fork/exec), plus all of the recorder's: the
@@ -482,8 +464,6 @@ func (a *loadAcc) merge(v *visit, o *openLoop) map[results.Metric]float64 {
 		pacing := max(0, (v.cpu1[0]-v.cpu0[0])-(v.start1-v.start0))
 		h := pacing + (v.cpu1[1] - v.cpu0[1])
 		m[results.MetricHarness] = float64(h) / n
-		a.harnessNS += h
-		a.harnessOK = true
 	}
 	return m
 }
