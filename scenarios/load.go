@@ -32,9 +32,10 @@ import (
 // the receiver busy-polls), reads and writes through syscall.Syscall, the
 // GC off during the run. Not RawSyscall, unlike the closed loop: a thread
 // blocked in RawSyscall holds its P and stops a stop-the-world from
-// completing (docs/measuring.md, pitfall 7), and here the receiver's read
-// can only complete once our own sender sends, which a stop-the-world has
-// stopped: a deadlock, where the closed loop's single thread has none.
+// completing (docs/measuring.md, pitfalls 7 and 14), and here the
+// receiver's read can only complete once our own sender sends, which a
+// stop-the-world has stopped: a deadlock, where the closed loop's single
+// thread has none.
 // go mode: the whole process confined to the parent's CPU, the receiver a
 // plain goroutine on the poller; the sender still paces on a locked thread
 // (the generator's precision is not the transport's to pay for).

@@ -98,6 +98,9 @@ func buildSpawnLoads(o Options) ([]bench.Scenario, error) {
 // Run implements bench.Scenario: one open-loop run of spawns.
 func (s *SpawnLoad) Run(ctx context.Context, b *bench.B) error {
 	b.OpenLoop()
+	// Ps for the two locked threads (sender, recorder) and the reapers.
+	prev := runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 4))
+	defer runtime.GOMAXPROCS(prev)
 	runtime.LockOSThread() // the recorder: its own CPU clock for the harness figure
 	defer runtime.UnlockOSThread()
 	o := newOpenLoop(s.Rate, s.Arrivals, s.Seed, s.Window)

@@ -321,6 +321,7 @@ func TestStallOpenLoopVersusClosedLoop(t *testing.T) {
 	if p := time.Duration(res.Summary.P999); p < 50*time.Millisecond {
 		t.Fatalf("open loop: p99.9 %s, want tens of ms after a 100 ms stall", p)
 	}
+	logRow(t, "open loop (latency from schedule)", res)
 	openN := above(hist(t, res.Summary), ms50)
 	if openN < 20 {
 		t.Fatalf("open loop: %d messages at ≥ 50 ms, want the ~50 scheduled in the stall's first half", openN)
@@ -336,6 +337,7 @@ func TestStallOpenLoopVersusClosedLoop(t *testing.T) {
 	if !stalled.Load() {
 		t.Fatal("the child was not stalled during the run")
 	}
+	logRow(t, "closed loop (round trip)", res)
 	// One round trip waited for the stall. (More would be a busy
 	// machine's own stalls of 50 ms: tolerated up to 3, still samples,
 	// not the tens the open loop records.)
@@ -345,6 +347,14 @@ func TestStallOpenLoopVersusClosedLoop(t *testing.T) {
 	if p := time.Duration(res.Summary.P999); p >= 50*time.Millisecond {
 		t.Fatalf("closed loop: p99.9 %s: the stall should be one sample among %d", p, res.Iterations)
 	}
+}
+
+// logRow prints a result as the README's stall table has it (-v).
+func logRow(t *testing.T, what string, res results.Benchmark) {
+	m := res.Summary
+	d := func(v float64) time.Duration { return time.Duration(v).Round(time.Microsecond) }
+	t.Logf("| %s | %s | %s | %s | %s | %d of %d |", what, d(m.P50), d(m.P99), d(m.P999), d(float64(hist(t, m).Max())),
+		above(hist(t, m), int64(50*time.Millisecond)), res.Iterations)
 }
 
 // At a low offered rate nothing queues: the open loop's median is a round

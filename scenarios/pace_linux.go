@@ -10,7 +10,7 @@ import (
 )
 
 // pacer makes a locked thread wait for instants of a schedule, precisely
-// and cheaply: it sleeps with clock_nanosleep(TIMER_ABSTIME) until `spin`
+// and cheaply (docs/measuring.md, pitfall 15): it sleeps with clock_nanosleep(TIMER_ABSTIME) until `spin`
 // before the instant, then busy-waits the rest, yielding the CPU on each
 // turn.
 //
