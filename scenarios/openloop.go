@@ -274,6 +274,7 @@ type visit struct {
 	first, last           [3]int64 // scheduled, sent, done of the first and last
 	windowWaited, late    int64
 	windowWaitNS          int64
+	svcMin                int64 // the fastest service time (one op's own cost)
 	latFloor, lagFloor    floors
 	lat, lag              *hdrhistogram.Histogram
 	cpu0, cpu1            [2]int64 // sender and recorder thread CPU at the start and end
@@ -325,13 +326,15 @@ func (f *floors) trend() trend {
 func (t trend) growth() int64 { return t.end - t.start }
 
 // grows says whether the floor rose through the run as a queue that
-// grows does: by more than 1 ms and 4× its start by the end, and by a
-// quarter of that already in the middle. A stall that ended moves nothing
-// at the end; one at the very end (a busy machine) moves nothing in the
-// middle; a rate beyond capacity moves both.
-func (t trend) grows() bool {
+// grows does: by more than 1 ms and 4× the operation's own cost (base:
+// the fastest service time of the run), and by a quarter of that already
+// in the middle. A stall that ended moves nothing at the end; one at the
+// very end (a busy machine) moves nothing in the middle; a rate beyond
+// capacity moves both. (Not relative to where the floor started: past
+// capacity the queue has grown through the warmup already.)
+func (t trend) grows(base int64) bool {
 	g := t.growth()
-	return g > max(int64(time.Millisecond), 4*t.start) && t.mid-t.start > g/4
+	return g > max(int64(time.Millisecond), 4*base) && t.mid-t.start > g/4
 }
 
 // record drives the engine's loop over the operations as they end. It
@@ -376,6 +379,9 @@ func (o *openLoop) record(ctx context.Context, b *bench.B, v *visit) error {
 			c, ok := threadCPU(me)
 			v.cpu0[1], v.cpuOK = c, v.cpuOK && ok
 			v.start0 = o.startNS.Load()
+		}
+		if v.n == 0 || svc < v.svcMin {
+			v.svcMin = svc
 		}
 		v.n++
 		v.last = [3]int64{due, s, d}
@@ -452,7 +458,7 @@ func (a *loadAcc) merge(v *visit, o *openLoop) map[results.Metric]float64 {
 	lt := v.latFloor.trend()
 	m[results.MetricLatencyGrowth] = float64(lt.growth())
 	m[results.MetricLagGrowth] = float64(v.lagFloor.trend().growth())
-	if a.grew == nil && lt.grows() {
+	if a.grew == nil && lt.grows(v.svcMin) {
 		a.grew = &lt
 	}
 	q := max(0, v.scheduledByEnd-v.completedAtEnd)
@@ -526,7 +532,7 @@ func (a *loadAcc) warn(b *bench.B, o *openLoop, v *visit, rate float64) {
 	if sat, why := a.saturated(); sat && v.n > 0 {
 		b.Warn(results.WarnSaturated, "saturated at %s/s: %s; these percentiles are those of a growing queue (they grow with the run's length), not a latency this rate can have", units.CompactRate(rate), why)
 	}
-	if lt := v.lagFloor.trend(); lt.grows() && v.windowWaited == 0 {
+	if lt := v.lagFloor.trend(); lt.grows(v.svcMin) && v.windowWaited == 0 {
 		sent := float64(v.last[1] - v.first[1])
 		b.Warn(results.WarnMeasurement, "the generator could not keep the schedule: its lag grew from %s to %s with the window never full (a start, or waking up, takes longer than the interval): it started %.0f/s, not the %s/s offered", roundDur(lt.start), roundDur(lt.end), (float64(v.n)-1)*1e9/sent, units.CompactRate(rate))
 	}

@@ -78,17 +78,26 @@ func TestFloorsTrend(t *testing.T) {
 		late.add(at, v)
 		grow.add(at, 50_000+i*ms/10) // a queue that grows 200 ms in 1 s
 	}
-	if tr := flat.trend(); tr.growth() != 0 || tr.start != 50_000 || tr.grows() {
+	if tr := flat.trend(); tr.growth() != 0 || tr.start != 50_000 || tr.grows(50_000) {
 		t.Fatalf("flat: %+v", tr)
 	}
-	if tr := stall.trend(); tr.growth() != 0 || tr.grows() {
+	if tr := stall.trend(); tr.growth() != 0 || tr.grows(50_000) {
 		t.Fatalf("a stall that ended: %+v", tr)
 	}
-	if tr := late.trend(); tr.growth() < 10*ms || tr.grows() {
+	if tr := late.trend(); tr.growth() < 10*ms || tr.grows(50_000) {
 		t.Fatalf("a stall at the end rises at the end only, and is no queue: %+v", tr)
 	}
-	if tr := grow.trend(); tr.growth() < 150*ms || !tr.grows() {
+	if tr := grow.trend(); tr.growth() < 150*ms || !tr.grows(50_000) {
 		t.Fatalf("a growing queue: %+v", tr)
+	}
+	// Past capacity the queue grew through the warmup already: the floor
+	// starts high, and its growth still counts against the op's own cost.
+	late0 := &floors{}
+	for i := range int64(2000) {
+		late0.add(i*ms/2, 300*ms+i*ms/20)
+	}
+	if tr := late0.trend(); !tr.grows(50_000) {
+		t.Fatalf("a queue that grew before the timed region and goes on: %+v", tr)
 	}
 }
 
@@ -101,7 +110,7 @@ func accOf(lat []int64, fl *floors) *loadAcc {
 		_ = a.lag.RecordValue(1)
 	}
 	a.n = int64(len(lat))
-	if tr := fl.trend(); tr.grows() {
+	if tr := fl.trend(); tr.grows(40_000) {
 		a.grew = &tr
 	}
 	return a
