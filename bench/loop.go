@@ -83,6 +83,8 @@ type B struct {
 	// external: ops are timed by the workload itself (ReportOpTime), not
 	// by this process's clock; extSum is the batch's reported total.
 	external bool
+	// openLoop: the workload runs on its own schedule (OpenLoop).
+	openLoop bool
 	extSum   time.Duration
 	done     int64 // per-op mode: ops ended in this batch
 	start    time.Time
@@ -222,7 +224,9 @@ func (b *B) beginSampling(est float64) {
 		b.hist = newHist()
 	}
 	b.setPhase(phaseSample)
-	runtime.GC()
+	if !b.openLoop {
+		runtime.GC()
+	}
 	b.beginTimedRegion()
 	b.startBatch()
 	b.sampleStart = b.start
@@ -307,6 +311,9 @@ func (b *B) shouldStop(now time.Time) string {
 	if now.Sub(b.sampleStart) >= b.cfg.Budget {
 		return "budget"
 	}
+	if b.openLoop {
+		return ""
+	}
 	// Checking every sample is O(n log n) but happens outside the timed batch.
 	if n%2 == 0 || n == b.cfg.MinSamples {
 		if results.Summarize(b.values).CIWidth() <= b.cfg.TargetCIWidth {
@@ -361,6 +368,14 @@ func (b *B) ReportOpTime(d time.Duration) {
 	_ = b.hist.RecordValue(max(1, d.Nanoseconds()))
 	b.extSum += d
 }
+
+// OpenLoop declares a workload that runs on its own schedule (operations
+// offered at a fixed rate by other goroutines, reported here afterwards):
+// the engine must not pause it to collect garbage before the timed region
+// (a stop-the-world would stall the generator and show as latency), and
+// the median's confidence interval must not end it early, since its tail
+// percentiles need the whole budget. Call it before the first Loop.
+func (b *B) OpenLoop() { b.openLoop = true }
 
 // Timing reports whether the current operation is in a timed sample (not warmup).
 func (b *B) Timing() bool { return b.phase == phaseSample }

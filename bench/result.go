@@ -36,7 +36,10 @@ func (b *B) result(res *results.Benchmark) {
 	b.summarize(res)
 	m := b.metrics
 	if res.Summary.Median > 0 {
-		m[results.MetricOpsPerSec] = 1e9 / res.Summary.Median
+		if _, set := m[results.MetricOpsPerSec]; !set {
+			// (An open-loop workload reports its own: the rate it achieved.)
+			m[results.MetricOpsPerSec] = 1e9 / res.Summary.Median
+		}
 		if _, set := m[results.MetricMBPerSec]; b.bytes > 0 && !set {
 			m[results.MetricMBPerSec] = float64(b.bytes) * 1e3 / res.Summary.Median
 		}
@@ -149,6 +152,8 @@ func (b *B) qualityWarnings(res *results.Benchmark) {
 		res.Warn(results.WarnFewSamples, fmt.Sprintf("only %d samples: no confidence interval (needs 6)", len(b.samples)))
 	case b.stopReason == "bound":
 		res.Warn(results.WarnBound, fmt.Sprintf("a safety bound ended sampling after %s (10× the %s budget) with %d samples, below --min-samples %d", b.sampleEnd.Sub(b.sampleStart).Round(time.Millisecond), b.cfg.Budget, len(b.samples), b.cfg.MinSamples))
+	case b.openLoop:
+		// An open loop always runs its whole budget: no CI target to miss.
 	default:
 		if w := res.Summary.CIWidth(); w > b.cfg.TargetCIWidth && b.stopReason == "budget" {
 			res.Warn(results.WarnNoisy, fmt.Sprintf("noisy: median's 95%% CI is ±%.1f%% (target ±%.1f%%) when the %s budget ran out", 50*w, 50*b.cfg.TargetCIWidth, b.cfg.Budget))

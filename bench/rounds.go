@@ -96,10 +96,11 @@ func (r Rounds) Defaults() Rounds { return r.withDefaults() }
 
 // entry is one benchmark's state across the run.
 type entry struct {
-	s      Scenario
-	visits []results.Benchmark
-	est    time.Duration // one op's cost, from the visits so far
-	done   string        // why no more visits (results.Stop*), "" while pending
+	s        Scenario
+	visits   []results.Benchmark
+	est      time.Duration // one op's cost, from the visits so far
+	overhead time.Duration // a visit's cost beyond its sampling: children, warm-up, a 1 GiB parent
+	done     string        // why no more visits (results.Stop*), "" while pending
 }
 
 // Run measures every scenario and returns their results in list order.
@@ -120,7 +121,6 @@ func (r Rounds) Run(ctx context.Context, list []Scenario) ([]results.Benchmark, 
 	if r.PerBenchmark > 0 {
 		deadline = time.Time{} // no run-wide budget: each visit gets PerBenchmark / MinRounds
 	}
-	overhead := firstOverhead
 	doneVisits := 0
 	var err error
 rounds:
@@ -132,7 +132,7 @@ rounds:
 		rng.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		for _, i := range order {
 			e := es[i]
-			visit, ok := r.visitTime(es, round, overhead, deadline)
+			visit, ok := r.visitTime(es, round, deadline)
 			if !ok {
 				break rounds
 			}
@@ -152,10 +152,16 @@ rounds:
 			e.visits = append(e.visits, res)
 			doneVisits++
 			// The overhead of a visit is all it took beyond its sampling
-			// (children started, warm-up, collecting the result): a running
-			// average, so the next visits are sized to end on time.
+			// (children started, warm-up, collecting the result), per
+			// benchmark: starting Node or touching a 1 GiB parent costs
+			// hundreds of milliseconds, a pipe's child a few. Running
+			// averages, so the next visits are sized to end on time.
 			if sampled := time.Duration(timedNS(&res)); wall > sampled {
-				overhead = (3*overhead + (wall - sampled)) / 4
+				if e.overhead == 0 {
+					e.overhead = wall - sampled
+				} else {
+					e.overhead = (e.overhead + (wall - sampled)) / 2
+				}
 			}
 			if res.Iterations > 0 {
 				e.est = time.Duration(timedNS(&res) / float64(res.Iterations))
@@ -234,10 +240,10 @@ func (r Rounds) remain(deadline, t0 time.Time) time.Duration {
 	return max(0, time.Until(deadline))
 }
 
-// visitTime is the sampling time of the next visit: the time left shared
-// over the visits still planned, less each one's overhead. ok is false
+// visitTime is the sampling time of the next visit: the time left, less
+// the overheads of the visits still planned, shared over them. ok is false
 // when the run's time is up.
-func (r Rounds) visitTime(es []*entry, round int, overhead time.Duration, deadline time.Time) (time.Duration, bool) {
+func (r Rounds) visitTime(es []*entry, round int, deadline time.Time) (time.Duration, bool) {
 	if deadline.IsZero() {
 		return max(r.PerBenchmark/time.Duration(r.MinRounds), time.Millisecond), true
 	}
@@ -245,8 +251,21 @@ func (r Rounds) visitTime(es []*entry, round int, overhead time.Duration, deadli
 	if left <= 0 {
 		return 0, false
 	}
-	n := time.Duration(max(1, r.remaining(es, round)))
-	v := left/n - overhead
+	var n int
+	var overheads time.Duration
+	for _, e := range es {
+		if e.done != "" {
+			continue
+		}
+		k := max(1, r.planned()-len(e.visits))
+		n += k
+		o := e.overhead
+		if o == 0 {
+			o = firstOverhead
+		}
+		overheads += time.Duration(k) * o
+	}
+	v := (left - overheads) / time.Duration(max(1, n))
 	if round > r.MinRounds && v < minVisit {
 		return 0, false // rounds beyond the minimum only while they can be real visits
 	}

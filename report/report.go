@@ -100,6 +100,9 @@ func table(w, nw io.Writer, s *results.Set, md bool) error {
 	if err := scaling(w, s, opts); err != nil {
 		return err
 	}
+	if err := loadSweeps(w, s, opts); err != nil {
+		return err
+	}
 	fmt.Fprintln(w)
 	if md {
 		fmt.Fprintln(w, "_"+legend+"_")

@@ -59,7 +59,11 @@ func WriteBench(w io.Writer, s *Set) error {
 				continue
 			}
 			vals := []benchfmt.Value{{Value: smp.NsPerOp, Unit: "sec/op", OrigValue: smp.NsPerOp, OrigUnit: "ns/op"}}
-			vals = append(vals, benchfmt.Value{Value: 1e9 / smp.NsPerOp, Unit: string(MetricOpsPerSec)})
+			if !b.IsLoad() {
+				// A load sample is a mean latency at a fixed offered
+				// rate: its inverse is not a rate of anything.
+				vals = append(vals, benchfmt.Value{Value: 1e9 / smp.NsPerOp, Unit: string(MetricOpsPerSec)})
+			}
 			if b.BytesPerOp > 0 {
 				vals = append(vals, benchfmt.Value{Value: float64(b.BytesPerOp) * 1e3 / smp.NsPerOp, Unit: string(MetricMBPerSec)})
 			}

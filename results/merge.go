@@ -156,7 +156,7 @@ func timed(b *Benchmark) float64 {
 }
 
 // peakMetrics are high-water marks: the merge keeps the largest.
-var peakMetrics = []Metric{MetricParentPeak, MetricChildPeak, MetricParentGrowth}
+var peakMetrics = []Metric{MetricParentPeak, MetricChildPeak, MetricParentGrowth, MetricPeakInFlight}
 
 // mergeMetrics: costs per op are weighted by each visit's ops; peaks are
 // the largest; rates follow the merged median where the engine derived
@@ -190,7 +190,9 @@ func mergeMetrics(visits []Benchmark, median float64) map[Metric]float64 {
 		switch {
 		case slices.Contains(peakMetrics, k):
 			out[k] = slices.Max(vals)
-		case k == MetricOpsPerSec && median > 0:
+		case k == MetricOpsPerSec && median > 0 && !visits[0].IsLoad():
+			// (An open loop's figure is a latency: its ops/s is the rate it
+			// carried, not 1/latency.)
 			out[k] = 1e9 / median
 		case k == MetricMBPerSec && derived && median > 0:
 			out[k] = float64(visits[0].BytesPerOp) * 1e3 / median

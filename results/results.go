@@ -41,6 +41,9 @@ type Set struct {
 	// Partial says why this run holds less than was planned (an interrupt,
 	// a rebuild from the journal); empty for a complete run.
 	Partial string `json:"partial,omitempty"`
+	// LoadSweeps are the findings of the load benchmarks' rate sweeps
+	// (derived from Benchmarks by LoadSweeps; saved for readers' convenience).
+	LoadSweeps []LoadSweep `json:"load_sweeps,omitempty"`
 }
 
 // Profile is one pprof file written during a run.

@@ -215,7 +215,13 @@ const (
 )
 
 // HigherIsBetter reports whether larger values of m are improvements.
-func (m Metric) HigherIsBetter() bool { return m == MetricOpsPerSec || m == MetricMBPerSec }
+func (m Metric) HigherIsBetter() bool {
+	switch m {
+	case MetricOpsPerSec, MetricMBPerSec, MetricMaxRate, MetricMaxRatePerCore, MetricCPUBoundRate, MetricKneeRate, MetricAchievedRate:
+		return true
+	}
+	return false
+}
 
 // CPUPerOp is the user+system CPU per op of parent and children, and
 // whether any of it was measured.

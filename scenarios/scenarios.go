@@ -1,8 +1,8 @@
 // Package scenarios holds ipcbench's workloads: Spawn (exec / spawn / fork,
 // and against the parent's memory), Output (buffered / streamed / lines),
-// RoundTrip / Throughput over every transport, and the same questions
-// asked of Node.js itself (node.go), plus the child roles they re-execute
-// this binary in.
+// RoundTrip / Throughput over every transport, Load / SpawnLoad (open loop:
+// latency under offered load), and the same questions asked of Node.js
+// itself (node.go), plus the child roles they re-execute this binary in.
 //
 // A Group builds the fully parameterised benchmarks of one workload from
 // Options; `ipcbench run all` runs every group in order.
@@ -13,9 +13,11 @@ import (
 	"maps"
 	"os/exec"
 	"strings"
+	"time"
 
 	"github.com/ipcbench/ipcbench/bench"
 	"github.com/ipcbench/ipcbench/internal/child"
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/kballard/go-shellquote"
 )
 
@@ -56,6 +58,18 @@ type Options struct {
 	// in spawn's parent-memory dimension (default: 0 and the largest of
 	// 1GiB, 512MiB, ... 64MiB that fits the machine).
 	ParentMem []int64
+	// Load (open loop, load.go): offered rates per second (default: a
+	// sweep over a ladder of rates, up to saturation), arrival processes
+	// (default constant), the objective a rate must meet to count as
+	// sustainable (zero: not saturated is enough), the in-flight window
+	// (messages; concurrent children for spawns; 0: defaults), and the
+	// generator's busy wait before each start (0: calibrated; negative:
+	// sleep only).
+	Rates     []float64
+	Arrivals  []string
+	SLO       units.SLO
+	Window    int
+	SpinAhead time.Duration
 }
 
 // Group is one workload family.
@@ -73,6 +87,7 @@ var Groups = []Group{
 	{Name: "roundtrip", Help: "IPC round-trip latency over every transport, mode, message size and placement", Build: buildRoundTrip},
 	{Name: "throughput", Help: "one-way IPC throughput (the child streams, the parent reads) over every transport", Build: buildThroughput},
 	{Name: "node", Help: "Node.js's own child_process and IPC, timed in Node (exec/execFile/spawn/fork, spawn vs the parent's memory, output collection, process.send, a stdio pipe, net); skipped with the reason when there is no node", Build: buildNode},
+	{Name: "load", Help: "latency under offered load (open loop): messages and spawns on a fixed-rate schedule, latency from the scheduled start, swept up to saturation; max sustainable rate per core", Build: buildLoad},
 }
 
 // GroupNames lists the names of Groups.

@@ -104,6 +104,11 @@ type ring struct {
 	// next and published are the consumer's private tail (slots consumed)
 	// and the last value it stored into the shared tail.
 	next, published uint32
+	// sink is the eventfd read buffer of this ring's waits. One per ring,
+	// not per Conn: Send (waiting for space on tx) and Recv (waiting for
+	// data on rx) may run on two goroutines at once (an open-loop
+	// sender and receiver), and must share nothing they write.
+	sink [8]byte
 }
 
 func (r *ring) slotLen(i uint32) *atomic.Uint32 { return r.lens[i%shmSlots] }
@@ -139,8 +144,7 @@ type shmConn struct {
 	aborted atomic.Bool
 	closed  bool
 	ts      unix.Timespec // futex timeout, kept here so the syscall arg does not allocate
-	one     [8]byte       // eventfd increment
-	sink    [8]byte       // eventfd read buffer
+	one     [8]byte       // eventfd increment (only read)
 }
 
 // Pair creates the mapping (and the eventfds) and the parent's end.
@@ -311,7 +315,7 @@ func (c *shmConn) waitData(r *ring, t uint32) {
 		c.publishTail(r)
 		r.waitData.Swap(1)
 		if r.head.Load() == t && r.wclosed.Load() == 0 && !c.aborted.Load() {
-			c.evWait(r.dataEv)
+			c.evWait(r, r.dataEv)
 		}
 		r.waitData.Store(0)
 	}
@@ -335,7 +339,7 @@ func (c *shmConn) waitSpace(r *ring, h uint32) {
 	case waitEventfd:
 		r.waitSpace.Swap(1)
 		if h-r.tail.Load() >= shmSlots && r.rclosed.Load() == 0 && !c.aborted.Load() {
-			c.evWait(r.spaceEv)
+			c.evWait(r, r.spaceEv)
 		}
 		r.waitSpace.Store(0)
 	}
@@ -372,9 +376,9 @@ func futexWake(w *atomic.Uint32) {
 	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWakeOp, 1, 0, 0, 0)
 }
 
-func (c *shmConn) evWait(ev int) {
+func (c *shmConn) evWait(r *ring, ev int) {
 	// Reading resets the counter; a stale count only causes one extra loop.
-	unix.Read(ev, c.sink[:])
+	unix.Read(ev, r.sink[:])
 }
 
 // Abort marks both rings closed and wakes every waiter; used when the peer

@@ -27,6 +27,7 @@ func addMatrixFlags(c *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.profile, "profile", "", "profiles to write: "+strings.Join(profiling.Kinds, ","))
 	fl.StringVar(&f.node, "node", "", "Node.js for the node group (default: node on PATH; the group is skipped without one)")
 	fl.StringVar(&f.parentMem, "parent-mem", "", "parentmem and node groups: touched memory the spawning process holds, e.g. 0,256MiB,1GiB (default 0 and 1GiB, or the largest power of two down to 64MiB that fits)")
+	addLoadFlags(c, &f.load)
 }
 
 // matrixOptions validates the matrix flags into scenario options.
@@ -79,6 +80,9 @@ func matrixOptions(f *runFlags) (scenarios.Options, error) {
 		return o, err
 	}
 	if o.Cores, err = coresFlag(f.cores, o.CPUs); err != nil {
+		return o, err
+	}
+	if err := loadOptions(&f.load, &o); err != nil {
 		return o, err
 	}
 	return o, nil

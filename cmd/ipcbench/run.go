@@ -57,6 +57,7 @@ type runFlags struct {
 	report     string // --report: a capacity report beside results.json
 	node       string
 	parentMem  string
+	load       loadFlags
 	args       []string        // as typed, for the record
 	given      map[string]bool // flags given on the command line
 }
@@ -381,6 +382,7 @@ func doRun(ctx context.Context, args []string, f *runFlags, stdout, stderr io.Wr
 	}
 	t0 := time.Now()
 	measure(ctx, p, prof, set, newProgress(stderr), out.visit)
+	set.LoadSweeps = results.LoadSweeps(set) // the load group's findings (none without it)
 	if prof != nil {
 		for _, w := range prof.Finish(set) {
 			fmt.Fprintln(stderr, "ipcbench: profiles: "+w)

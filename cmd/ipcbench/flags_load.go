@@ -1,0 +1,65 @@
+package main
+
+import (
+	"time"
+
+	"github.com/ipcbench/ipcbench/internal/sys"
+	"github.com/ipcbench/ipcbench/internal/units"
+	"github.com/ipcbench/ipcbench/results"
+	"github.com/ipcbench/ipcbench/scenarios"
+	"github.com/spf13/cobra"
+)
+
+// loadFlags are the load group's flags (open loop).
+type loadFlags struct {
+	rate      string
+	arrivals  string
+	slo       string
+	window    int
+	spinAhead string
+}
+
+func addLoadFlags(c *cobra.Command, f *loadFlags) {
+	fl := c.Flags()
+	fl.StringVar(&f.rate, "rate", "", "load: offered rates per second, e.g. 1k,20k,100k (default: a sweep from 1k/s, 50/s for spawns, up to saturation)")
+	fl.StringVar(&f.arrivals, "arrivals", "", "load: arrival process, constant (t_k = k/R) or poisson; both: constant,poisson (default constant)")
+	fl.StringVar(&f.slo, "slo", "", "load: latency objective a rate must meet to count as sustainable, e.g. p99=50us or p99=50us,p99.9=1ms,lag=20us (default: not saturated is enough)")
+	fl.IntVar(&f.window, "window", 0, "load: operations in flight at most: messages (default 256), children alive for spawns (default 64)")
+	fl.StringVar(&f.spinAhead, "spin-ahead", "auto", "load: the generator's busy wait before each start: auto (calibrated wake-up lateness), 0 (sleep only) or a duration like 50us")
+}
+
+// loadOptions validates the load flags into scenario options.
+func loadOptions(f *loadFlags, o *scenarios.Options) error {
+	if f.rate != "" {
+		rates, err := units.ParseRateList(f.rate, units.RateCeiling(sys.ClockResolution()))
+		if err != nil {
+			return usagef("--rate: %v", err)
+		}
+		o.Rates = rates
+	}
+	var err error
+	if o.Arrivals, err = acceptedList("--arrivals", "arrival process", f.arrivals, []string{results.ArrivalsConstant, results.ArrivalsPoisson}); err != nil {
+		return err
+	}
+	if f.slo != "" {
+		if o.SLO, err = units.ParseSLO(f.slo); err != nil {
+			return usagef("--slo %q: %v", f.slo, err)
+		}
+	}
+	if f.window < 0 || f.window > scenarios.MaxWindow {
+		return usagef("--window %d out of range (1..%d)", f.window, scenarios.MaxWindow)
+	}
+	o.Window = f.window
+	switch f.spinAhead {
+	case "", "auto":
+	case "0", "off", "none":
+		o.SpinAhead = -1
+	default:
+		d, err := time.ParseDuration(f.spinAhead)
+		if err != nil || d <= 0 || d > 10*time.Millisecond {
+			return usagef("--spin-ahead %q: want auto, 0, or a duration up to 10ms like 50us", f.spinAhead)
+		}
+		o.SpinAhead = d
+	}
+	return nil
+}

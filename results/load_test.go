@@ -1,0 +1,113 @@
+package results
+
+import (
+	"math"
+	"strings"
+	"testing"
+)
+
+// step is a load benchmark at rate with the given verdict and figures.
+func step(family string, rate string, verdict string, p99 float64, m map[Metric]float64) Benchmark {
+	n := Name(strings.Replace(family, "/cores=1", "/rate="+rate+"/cores=1", 1))
+	b := Benchmark{Name: n, Scenario: n.Base(), Params: n.Params(), Unit: "ns/op", Metrics: m,
+		Samples: []Sample{{Iters: 10, NsPerOp: p99 / 2}}, Summary: Summary{N: 1, P50: p99 / 2, P99: p99, P999: 2 * p99},
+		Distributions: map[Phase]Summary{PhaseLag: {P99: 100}, PhaseService: {P99: p99}}}
+	b.Params[ParamVerdict] = verdict
+	b.Params[ParamSLO] = "p99=50µs"
+	return b
+}
+
+const fam = "Load/transport=pipe/mode=raw/size=64/placement=cross-core/arrivals=constant/cores=1"
+
+func TestLoadSweepsFindsTheKnee(t *testing.T) {
+	cost := map[Metric]float64{MetricParentUser: 3000, MetricParentSys: 5000, MetricHarness: 2000, MetricChildUser: 1000, MetricChildSys: 3000, MetricAchievedRate: 20000}
+	s := &Set{Benchmarks: []Benchmark{
+		{Name: "RoundTrip/transport=pipe/mode=raw/size=64/placement=cross-core/cores=1", Scenario: "RoundTrip"},
+		step(fam, "20000", VerdictOK, 40e3, cost), // out of order on purpose
+		step(fam, "1000", VerdictOK, 30e3, nil),
+		step(fam, "50000", VerdictSLO, 80e3, nil),
+		step(fam, "100000", VerdictSaturated, 5e6, nil),
+		step(fam, "200000", VerdictOK, 30e3, nil), // a fluke past the knee: not the max
+		{Name: Name(strings.Replace(fam, "/cores=1", "/rate=500000/cores=1", 1)), Scenario: ScenarioLoad, Skipped: "beyond saturation"},
+	}}
+	sw := LoadSweeps(s)
+	if len(sw) != 1 {
+		t.Fatalf("%d sweeps, want 1: %+v", len(sw), sw)
+	}
+	w := sw[0]
+	if w.Family != fam || w.Finding != FindingMaxFound || w.SLO != "p99=50µs" || w.MaxAt != Name(strings.Replace(fam, "/cores=1", "/rate=20000/cores=1", 1)) {
+		t.Fatalf("sweep %+v", w)
+	}
+	m := w.Metrics
+	// cpu/op = parent 8 µs − harness 2 µs + child 4 µs = 10 µs; at 20k/s
+	// that is 0.2 cores; 20k/s ÷ 0.2 = 100k/s per core; the busier side
+	// (parent, 6 µs) bounds the pair at 1/6µs.
+	want := map[Metric]float64{MetricMaxRate: 20000, MetricKneeRate: 50000, MetricCPUPerOp: 10000, MetricCoresUsed: 0.2, MetricMaxRatePerCore: 100000, MetricCPUBoundRate: 1e9 / 6000}
+	for k, v := range want {
+		if math.Abs(m[k]-v) > 1e-6*v {
+			t.Errorf("%s = %v, want %v", k, m[k], v)
+		}
+	}
+	if len(w.Steps) != 6 || w.Steps[0].Rate != 1000 || w.Steps[5].Verdict != "skipped" || w.Steps[2].P99 != 80e3 {
+		t.Fatalf("steps %+v", w.Steps)
+	}
+	if !strings.Contains(w.Text, "max sustainable rate 20k/s") || !strings.Contains(w.Text, "50k/s was slo-exceeded") {
+		t.Fatalf("text %q", w.Text)
+	}
+}
+
+func TestLoadSweepsFindings(t *testing.T) {
+	none := LoadSweeps(&Set{Benchmarks: []Benchmark{step(fam, "1000", VerdictSLO, 90e3, nil), step(fam, "2000", VerdictSaturated, 1e7, nil)}})
+	if w := none[0]; w.Finding != FindingNonePassed || w.Metrics[MetricMaxRate] != 0 || w.MaxAt != "" || !strings.Contains(w.Text, "no rate passed: the lowest, 1k/s, was slo-exceeded") {
+		t.Fatalf("none passed: %+v", w)
+	}
+	all := LoadSweeps(&Set{Benchmarks: []Benchmark{step(fam, "1000", VerdictOK, 9e3, nil), step(fam, "2000", VerdictOK, 9e3, nil)}})
+	if w := all[0]; w.Finding != FindingAllPassed || w.Metrics[MetricMaxRate] != 2000 || !strings.Contains(w.Text, "lower bound") {
+		t.Fatalf("all passed: %+v", w)
+	}
+	failed := step(fam, "1000", "", 0, nil)
+	failed.Error, failed.Samples = "boom", nil
+	if w := LoadSweeps(&Set{Benchmarks: []Benchmark{failed}})[0]; w.Finding != FindingNonePassed || !strings.Contains(w.Text, "failed: boom") {
+		t.Fatalf("failed step: %+v", w)
+	}
+	if LoadSweeps(&Set{}) != nil {
+		t.Fatal("sweeps from no load benchmark")
+	}
+}
+
+func TestLoadSetRoundTrip(t *testing.T) {
+	s := fixture()
+	s.Benchmarks = append(s.Benchmarks, step(fam, "1000", VerdictOK, 9e3, nil))
+	s.LoadSweeps = LoadSweeps(s)
+	var buf strings.Builder
+	if err := Encode(&buf, s); err != nil {
+		t.Fatal(err)
+	}
+	back, err := Unmarshal([]byte(buf.String()))
+	if err != nil || len(back.LoadSweeps) != 1 || back.LoadSweeps[0].Metrics[MetricMaxRate] != 1000 {
+		t.Fatalf("load_sweeps did not round-trip: %v %+v", err, back.LoadSweeps)
+	}
+	for _, key := range []string{`"load_sweeps"`, `"max_rate/s"`, `"finding": "all-passed"`, `"steps"`} {
+		if !strings.Contains(buf.String(), key) {
+			t.Errorf("no %s in the document", key)
+		}
+	}
+	// Load samples are mean latencies at a fixed rate: no ops/s in the
+	// benchmark format.
+	var bench strings.Builder
+	if err := WriteBench(&bench, &Set{Benchmarks: []Benchmark{step(fam, "1000", VerdictOK, 9e3, nil)}}); err != nil {
+		t.Fatal(err)
+	}
+	lines := 0
+	for _, l := range strings.Split(bench.String(), "\n") {
+		if strings.HasPrefix(l, "Benchmark") {
+			lines++
+			if strings.Contains(l, "ops/s") {
+				t.Fatalf("a load sample carries ops/s: %s", l)
+			}
+		}
+	}
+	if lines != 1 {
+		t.Fatalf("%d benchmark lines:\n%s", lines, bench.String())
+	}
+}
