@@ -12,11 +12,22 @@ import (
 // spawnKey orders spawn benchmarks: exec, spawn, fork, then other modes;
 // ipcbench's own commands (true, echo) before the user's.
 func spawnLabel(b *results.Benchmark) string {
-	mode := b.Name.Param(results.KeyMode)
+	l := b.Name.Param(results.KeyMode)
 	if c := b.Name.Param(results.KeyCmd); c != "" {
-		return mode + " " + c
+		l += " " + c
 	}
-	return mode
+	// The parent-memory family and Node's own are spawns too: say which.
+	if m := b.Name.Param(results.KeyMethod); m != "" {
+		l += " (" + m
+		if pm, ok := parseBytes(b.Name.Param(results.KeyParentMem)); ok {
+			l += ", parent " + sizeLabel(int64(pm))
+		}
+		l += ")"
+	}
+	if r := b.Name.Param(results.KeyRuntime); r != "" {
+		l += " [" + r + "]"
+	}
+	return l
 }
 
 func spawnRank(b *results.Benchmark) (int, int) {

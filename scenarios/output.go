@@ -17,6 +17,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/bench"
 	"github.com/ipcbench/ipcbench/internal/child"
+	"github.com/ipcbench/ipcbench/internal/early"
 	"github.com/ipcbench/ipcbench/internal/sys"
 	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
@@ -63,9 +64,9 @@ type Output struct {
 const DefaultMaxBuffer = 64 << 20
 
 // lineLen is the length of the writer's lines, newline included.
-const lineLen = 100
+const lineLen = early.LineLen
 
-const writerRole = "output-writer"
+const writerRole = early.OutputWriterRole
 
 func init() { register(writerRole, outputWriter) }
 
@@ -518,51 +519,8 @@ func drain(r io.Reader, t0 time.Time, lines bool) readResult {
 	}
 }
 
-// outputWriter is the child of the output scenario: it writes size bytes
-// to stdout in write-sized write(2) calls (alternating with stderr when
-// asked), lines of lineLen bytes ending in '\n'. Args: size write stderr dieAfter.
+// outputWriter is the child of the output scenario (internal/early runs
+// it before ipcbench's packages initialise, unless it is profiled).
 func outputWriter(ctx context.Context, files []*os.File, args []string) error {
-	if len(args) != 4 {
-		return fmt.Errorf("output writer: want size write stderr die-after, got %q", args)
-	}
-	size, err1 := strconv.ParseInt(args[0], 10, 64)
-	write, err2 := strconv.Atoi(args[1])
-	dieAfter, err3 := strconv.ParseInt(args[3], 10, 64)
-	if err := errors.Join(err1, err2, err3); err != nil || size <= 0 || write <= 0 {
-		return fmt.Errorf("output writer: bad arguments %q", args)
-	}
-	alternate := args[2] == "1"
-	// A pattern that repeats every lineLen bytes, so any window of the
-	// stream is lines of lineLen bytes whatever the write size.
-	period := lineLen * ((write + lineLen - 1) / lineLen)
-	pat := make([]byte, period+write)
-	for i := range pat {
-		if i%lineLen == lineLen-1 {
-			pat[i] = '\n'
-		} else {
-			pat[i] = 'a' + byte(i%26)
-		}
-	}
-	var done int64
-	fd := 1
-	for done < size {
-		n := int(min(int64(write), size-done))
-		off := int(done % lineLen)
-		// Raw write(2): no buffering, one syscall per write-size chunk.
-		k, err := unix.Write(fd, pat[off:off+n])
-		if err != nil {
-			if err == unix.EINTR {
-				continue
-			}
-			return fmt.Errorf("output writer: %w", err)
-		}
-		done += int64(k)
-		if dieAfter > 0 && done >= dieAfter {
-			os.Exit(4)
-		}
-		if alternate {
-			fd = 3 - fd // 1 ↔ 2
-		}
-	}
-	return nil
+	return early.OutputWriter(args)
 }

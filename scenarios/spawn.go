@@ -1,7 +1,6 @@
 package scenarios
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/bench"
 	"github.com/ipcbench/ipcbench/internal/child"
+	"github.com/ipcbench/ipcbench/internal/early"
 	"github.com/ipcbench/ipcbench/results"
 	"github.com/kballard/go-shellquote"
 	"golang.org/x/sys/unix"
@@ -37,7 +37,7 @@ type Spawn struct {
 	Cores   int      // concurrent spawners
 }
 
-const forkRole = "fork-worker"
+const forkRole = early.ForkWorkerRole
 
 func init() { register(forkRole, forkWorker) }
 
@@ -281,22 +281,11 @@ func readLine(fd int, buf []byte) (string, error) {
 	return "", errors.New("line too long")
 }
 
-// forkWorker is the child of Spawn/mode=fork: it says it is ready over its
-// IPC channel (fd 3), then serves until told to exit or the channel closes.
+// forkWorker is the child of Spawn/mode=fork (internal/early runs it
+// before ipcbench's packages initialise, unless it is profiled).
 func forkWorker(ctx context.Context, files []*os.File, args []string) error {
 	if len(files) < 1 {
 		return errors.New("fork-worker: no IPC channel")
 	}
-	ch := files[0]
-	defer ch.Close()
-	if _, err := ch.Write([]byte(`{"type":"ready"}` + "\n")); err != nil {
-		return fmt.Errorf("fork-worker: send ready: %w", err)
-	}
-	sc := bufio.NewScanner(ch)
-	for sc.Scan() {
-		if sc.Text() == `{"type":"exit"}` {
-			return nil
-		}
-	}
-	return sc.Err()
+	return early.ForkWorker(files[0])
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -298,5 +299,33 @@ func TestFailingStdout(t *testing.T) {
 	code := run(context.Background(), []string{"report", filepath.Join("..", "..", "results", "testdata", "set.json")}, full, &errb)
 	if code != exitFailed || !strings.Contains(errb.String(), "no space left on device") {
 		t.Fatalf("exit %d, stderr %q: a failing stdout must fail the command", code, errb.String())
+	}
+}
+
+// The fork worker and the output writer are timed as part of their ops:
+// they must answer before ipcbench's own packages initialise (charts
+// parse fonts at init), as a small Go program would (internal/early).
+func TestSmallRolesStartBeforeHeavyInits(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "1000", "100", "0", "0")
+	cmd.Env = append(os.Environ(), "IPCBENCH_CHILD_ROLE=output-writer", "GODEBUG=inittrace=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || stdout.Len() != 1000 {
+		t.Fatalf("writer: %v, %d bytes", err, stdout.Len())
+	}
+	// (internal/early exits inside its own init, so the trace, written as
+	// each init returns, does not show it: what matters is what it spares.)
+	trace := stderr.String()
+	if !strings.Contains(trace, "init runtime") {
+		t.Fatalf("no init trace:\n%s", trace)
+	}
+	for _, heavy := range []string{"gonum.org/v1/plot", "ipcbench/report", "google/pprof/profile", "tablewriter"} {
+		if strings.Contains(trace, "init "+heavy) {
+			t.Errorf("the writer initialised %s before writing: its start-up is no longer a small program's", heavy)
+		}
 	}
 }

@@ -438,6 +438,16 @@ func measured(set *results.Set) int {
 // run, not a silent success.
 func printRun(p *plan, set *results.Set, stdout, stderr io.Writer) error {
 	w := &iox.ErrWriter{W: stdout}
+	if p.fname == "text" || p.fname == "markdown" {
+		// Answers first (spawns per core, the transport per size, when
+		// buffering stops being fine...), then the tables they come from.
+		if d, err := report.Build([]report.Run{{Set: set}}, report.Options{NoCharts: true}); err == nil {
+			if err := report.WriteAnswers(w, d, p.fname == "markdown"); err != nil {
+				return fmt.Errorf("writing the results to stdout: %w", err)
+			}
+			fmt.Fprintln(w)
+		}
+	}
 	ok, err := report.TablesAndNotes(p.fname, w, stderr, set)
 	if err == nil && !ok {
 		err = p.format(w, set)

@@ -22,12 +22,14 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ipcbench/ipcbench/internal/early"
 )
 
 // Environment variables that turn this binary into a child in a role.
 const (
-	envRole   = "IPCBENCH_CHILD_ROLE"
-	envNFiles = "IPCBENCH_CHILD_NFILES"
+	envRole   = early.EnvRole
+	envNFiles = early.EnvNFiles
 )
 
 // Func is a child role: files are the ExtraFiles the parent passed (fd 3,

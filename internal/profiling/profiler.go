@@ -24,6 +24,7 @@ import (
 
 	"github.com/google/pprof/profile"
 	"github.com/ipcbench/ipcbench/internal/child"
+	"github.com/ipcbench/ipcbench/internal/early"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -32,8 +33,8 @@ var Kinds = []string{"cpu", "heap", "allocs", "mutex", "block"}
 
 // Environment telling a child to profile itself: a directory and the kinds.
 const (
-	envProfileDir   = "IPCBENCH_CHILD_PROFILE_DIR"
-	envProfileKinds = "IPCBENCH_CHILD_PROFILE_KINDS"
+	envProfileDir   = early.EnvProfileDir
+	envProfileKinds = early.EnvProfileKinds
 )
 
 // childProfileEnv is what re-executed children get in their environment
