@@ -35,10 +35,12 @@ type Rounds struct {
 	// with that much sampling time per benchmark (--budget).
 	Time, PerBenchmark time.Duration
 	// TargetCIWidth: a benchmark whose CI across rounds is at most this
-	// relative width needs no more rounds (default 0.05: ±2.5%).
+	// relative width needs no more rounds (default 0.10: ±5%, what a shared
+	// machine's drift between minutes allows for most benchmarks).
 	TargetCIWidth float64
 	// NoisyCIWidth: wider than this, the merged figure is warned as noisy
-	// (default 0.20: ±10%).
+	// (default 0.40: ±20%, past which a figure no longer separates
+	// mechanisms that differ by less than about 1.5×).
 	NoisyCIWidth float64
 	// MinSamples: a benchmark with fewer samples is visited again while
 	// time remains, and warned about otherwise (default MinRounds).
@@ -80,10 +82,10 @@ func (r Rounds) withDefaults() Rounds {
 		r.Time = 3 * time.Minute
 	}
 	if r.TargetCIWidth <= 0 {
-		r.TargetCIWidth = 0.05
+		r.TargetCIWidth = 0.10
 	}
 	if r.NoisyCIWidth <= 0 {
-		r.NoisyCIWidth = 0.20
+		r.NoisyCIWidth = 0.40
 	}
 	if r.MinSamples <= 0 {
 		r.MinSamples = r.MinRounds

@@ -79,7 +79,7 @@ func addRunFlags(c *cobra.Command, f *runFlags) {
 	fl.StringVar(&f.cpus, "cpus", "", "CPUs the benchmarks may use, e.g. 0-3 or 0,2 (default: all allowed)")
 	fl.StringVar(&f.cmd, "cmd", "", "your own command for spawn and output, e.g. 'gzip -c file' (as hyperfine takes one)")
 	fl.IntVar(&f.minSamples, "min-samples", 0, "samples a benchmark should have (default: the rounds; 1..10000; never beyond the time budget, a warning says so)")
-	fl.Float64Var(&f.targetCI, "target-ci", 0, "no more rounds once the median's 95% CI is within this relative width (default 0.05 = ±2.5%; --rounds 1: 0.02)")
+	fl.Float64Var(&f.targetCI, "target-ci", 0, "no more rounds once the median's 95% CI is within this relative width (default 0.10 = ±5%; --rounds 1: 0.02)")
 	fl.StringVar(&f.report, "report", "", "also write a capacity report beside results.json: html (report.html) or markdown (report/)")
 	addMatrixFlags(c, f)
 }
@@ -285,7 +285,7 @@ func samplingConfig(f *runFlags, profiling bool) (bench.Config, bench.Rounds, er
 	}
 	if f.targetCI != 0 {
 		if !(f.targetCI > 0 && f.targetCI < 1) { // also refuses NaN
-			return cfg, r, usagef("--target-ci %v must be between 0 and 1 (e.g. 0.05 for ±2.5%%)", f.targetCI)
+			return cfg, r, usagef("--target-ci %v must be between 0 and 1 (e.g. 0.10 for ±5%%)", f.targetCI)
 		}
 		r.TargetCIWidth, cfg.TargetCIWidth = f.targetCI, f.targetCI
 	}
