@@ -195,7 +195,21 @@ func sustained(p loadPoint, pct string, bound float64) bool {
 		lat := percentile(p.b.Summary, cmp.Or(pct, "p99"))
 		return p.b.PercentileSource == "per-op" && lat > 0 && lat <= bound
 	}
-	return true
+	// No bound of the report's own: the run's verdict, which holds its
+	// --slo (and saturation), is the one to keep to.
+	v := p.b.Params[results.ParamVerdict]
+	return v == "" || v == results.VerdictOK
+}
+
+// runSLO is the objective the steps of a family were checked against by
+// the run ("" when none).
+func runSLO(pts []loadPoint) string {
+	for _, p := range pts {
+		if s := p.b.Params[results.ParamSLO]; s != "" && s != "none" {
+			return s
+		}
+	}
+	return ""
 }
 
 // maxPerCore is the largest offered rate per core a family sustained.
@@ -232,6 +246,9 @@ func loadVerdict(in *Input, s *series, b *results.Benchmark, t Target, rate floa
 		}
 		best, per := in.maxPerCore(fams[k], t.Pct, t.Bound)
 		bound := ""
+		if slo := runSLO(fams[k]); slo != "" {
+			bound = " within the run's SLO (" + slo + ")"
+		}
 		if t.Bound > 0 {
 			bound = fmt.Sprintf(" with %s ≤ %s", t.Pct, Dur(t.Bound))
 		}
@@ -281,6 +298,9 @@ func loadSection(in *Input) *Section {
 			for _, t := range bounds[min(1, len(bounds)-1):] {
 				best, per := in.maxPerCore(pts, t.Pct, t.Bound)
 				what := "carrying its offered rate"
+				if slo := runSLO(pts); slo != "" {
+					what = "carrying its offered rate within the run's SLO (" + slo + ")"
+				}
 				if t.Bound > 0 {
 					what = fmt.Sprintf("carrying its offered rate with %s ≤ %s", t.Pct, Dur(t.Bound))
 				}
