@@ -66,17 +66,24 @@ func ShiftHL(x, y []float64, level float64) (Interval, error) {
 	xs, ys := sortedCopy(x), sortedCopy(y)
 	count := func(d float64) int { return countPairDiffs(xs, ys, d) }
 	lo0, hi0 := ys[0]-xs[n1-1], ys[n2-1]-xs[0]
-	N := n1 * n2
+	return orderInterval(level, n1*n2, rankSumQuantile(n1, n2, (1-level)/2), lo0, hi0, count), nil
+}
+
+// orderInterval is the Hodges-Lehmann estimate, the median of N ordered
+// statistics (pair differences or Walsh averages, counted by count within
+// [lo0, hi0]), and the interval from the k-th smallest to the k-th
+// largest of them; unbounded (OK false) when the samples are too few for
+// the level (k < 1).
+func orderInterval(level float64, N, k int, lo0, hi0 float64, count func(float64) int) Interval {
 	iv := Interval{Level: level, Est: medianOrder(N, lo0, hi0, count)}
-	k := rankSumQuantile(n1, n2, (1-level)/2)
 	if k < 1 {
 		iv.Lo, iv.Hi = math.Inf(-1), math.Inf(1)
-		return iv, nil
+		return iv
 	}
 	iv.Lo = kthOrder(k, lo0, hi0, count)
 	iv.Hi = kthOrder(N-k+1, lo0, hi0, count)
 	iv.OK = true
-	return iv, nil
+	return iv
 }
 
 // SignedRankHL is the one-sample Hodges-Lehmann estimate of the centre of
@@ -99,17 +106,7 @@ func SignedRankHL(d []float64, level float64) (Interval, error) {
 	ds := sortedCopy(d)
 	count := func(v float64) int { return countWalsh(ds, v) }
 	lo0, hi0 := ds[0], ds[n-1]
-	N := n * (n + 1) / 2
-	iv := Interval{Level: level, Est: medianOrder(N, lo0, hi0, count)}
-	k := signedRankQuantile(n, (1-level)/2)
-	if k < 1 {
-		iv.Lo, iv.Hi = math.Inf(-1), math.Inf(1)
-		return iv, nil
-	}
-	iv.Lo = kthOrder(k, lo0, hi0, count)
-	iv.Hi = kthOrder(N-k+1, lo0, hi0, count)
-	iv.OK = true
-	return iv, nil
+	return orderInterval(level, n*(n+1)/2, signedRankQuantile(n, (1-level)/2), lo0, hi0, count), nil
 }
 
 // SignedRankGreater is the one-sided p-value of the Wilcoxon signed-rank

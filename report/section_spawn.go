@@ -9,8 +9,8 @@ import (
 	"github.com/ipcbench/ipcbench/results"
 )
 
-// spawnKey orders spawn benchmarks: exec, spawn, fork, then other modes;
-// ipcbench's own commands (true, echo) before the user's.
+// spawnLabel names a spawn benchmark in answers and charts: its mode and
+// command, and its method, parent memory and runtime where it has them.
 func spawnLabel(b *results.Benchmark) string {
 	l := b.Name.Param(results.KeyMode)
 	if c := b.Name.Param(results.KeyCmd); c != "" {
@@ -30,6 +30,8 @@ func spawnLabel(b *results.Benchmark) string {
 	return l
 }
 
+// spawnRank orders spawn benchmarks: ipcbench's own commands (true, echo)
+// before the user's, and within each exec, spawn, fork, then other modes.
 func spawnRank(b *results.Benchmark) (int, int) {
 	m := slices.Index([]string{results.SpawnExec, results.SpawnSpawn, results.SpawnFork}, b.Name.Param(results.KeyMode))
 	if m < 0 {

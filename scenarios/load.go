@@ -233,14 +233,7 @@ func (l *Load) drive(ctx context.Context, b *bench.B, conn transports.Conn, kill
 	if err != nil {
 		return err
 	}
-	for k, val := range l.acc.merge(v, o) {
-		b.ReportMetric(val, k)
-	}
-	l.acc.warn(b, o, v, l.Rate)
-	l.verdict, l.why = l.acc.verdict(l.SLO)
-	if l.family != nil {
-		l.family.record(l.Rate, l.verdict)
-	}
+	l.verdict, l.why = l.acc.finish(b, o, v, l.Rate, l.SLO, l.family)
 	return nil
 }
 

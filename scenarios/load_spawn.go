@@ -156,14 +156,7 @@ func (s *SpawnLoad) Run(ctx context.Context, b *bench.B) error {
 	if err != nil {
 		return err
 	}
-	for k, val := range s.acc.merge(v, o) {
-		b.ReportMetric(val, k)
-	}
-	s.acc.warn(b, o, v, s.Rate)
-	s.verdict, s.why = s.acc.verdict(s.SLO)
-	if s.family != nil {
-		s.family.record(s.Rate, s.verdict)
-	}
+	s.verdict, s.why = s.acc.finish(b, o, v, s.Rate, s.SLO, s.family)
 	return nil
 }
 

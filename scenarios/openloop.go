@@ -526,6 +526,20 @@ func (a *loadAcc) verdict(slo units.SLO) (string, string) {
 	return results.VerdictOK, ""
 }
 
+// finish ends a visit of a load benchmark: its figures reported, its
+// warnings given, its verdict decided and recorded with its sweep.
+func (a *loadAcc) finish(b *bench.B, o *openLoop, v *visit, rate float64, slo units.SLO, fam *family) (verdict, why string) {
+	for k, val := range a.merge(v, o) {
+		b.ReportMetric(val, k)
+	}
+	a.warn(b, o, v, rate)
+	verdict, why = a.verdict(slo)
+	if fam != nil {
+		fam.record(rate, verdict)
+	}
+	return verdict, why
+}
+
 // warnings are the caveats of a visit: saturation, a generator that fell
 // behind, a recorder that did.
 func (a *loadAcc) warn(b *bench.B, o *openLoop, v *visit, rate float64) {

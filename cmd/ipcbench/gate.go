@@ -88,7 +88,7 @@ saved with --noise FILE; later gates read that file (--noise FILE) and raise T t
 
 Exit status: 0 pass, 1 regression, 2 usage error, 3 inconclusive (0 with --inconclusive=pass),
 4 an arm failed (missing, crashed, hung, printed garbage, a benchmark failed) or the gate's files
-could not be written, 130 interrupted.
+could not be written, 128+N on signal N (130 for Ctrl-C).
 A partial gate never passes.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			dash := cmd.ArgsLenAtDash()
