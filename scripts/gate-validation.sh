@@ -27,6 +27,7 @@
 #   RT_SLOWDOWN=1    also gate a +20% round-trip slowdown (builds a patched head)
 #   SMOKE=1          one tiny gate of each kind (seconds; checks the script, not the gate)
 #   GATE_FLAGS='...' extra flags for every gate (e.g. --max-regression 5%)
+#   KINDS='aa-bin slow20 slow10'  which kinds to run (default: aa-bin aa-cmd slow20 slow10)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-20}
@@ -63,7 +64,7 @@ x20=$(python3 -c "print(int($x + 0.20 * $m / $ns_iter))")
 x10=$(python3 -c "print(int($x + 0.10 * $m / $ns_iter))")
 echo "spin: $ns_iter ns/iteration; base 'spin $x' spawns in $(python3 -c "print(round($m/1e3))") µs; +20%: spin $x20, +10%: spin $x10" | tee "$OUT/calibration.txt" >&2
 
-kinds=(aa-bin aa-cmd slow20 slow10)
+read -r -a kinds <<<"${KINDS:-aa-bin aa-cmd slow20 slow10}"
 if [[ ${RT_SLOWDOWN:-} == 1 ]]; then
   # A head build whose echo child spins per message: scenarios/roundtrip.go
   # patched through `go build -overlay` (the tree is not touched).
