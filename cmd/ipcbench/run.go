@@ -495,7 +495,11 @@ func summaryLine(set *results.Set, wall time.Duration) string {
 			warned++
 		}
 	}
-	line := fmt.Sprintf("ipcbench: %d benchmarks in %s: %d reached the target precision, %d warned", ran, wall.Round(time.Second), reached, warned)
+	noun := "benchmarks"
+	if ran == 1 {
+		noun = "benchmark"
+	}
+	line := fmt.Sprintf("ipcbench: %d %s in %s: %d reached the target precision, %d warned", ran, noun, wall.Round(time.Second), reached, warned)
 	if kinds := set.WarningKinds(); len(kinds) > 0 {
 		line += " (" + results.KindList(kinds) + ")"
 	}
