@@ -199,12 +199,17 @@ func (b *B) warmup() bool {
 	return true
 }
 
-// estimate is the cost of one op from the second half of the warmup only:
-// the first ops pay for cold caches, page faults and a peer still starting.
+// estimate is the cost of one op from the second half of the warmup: the
+// first ops pay for cold caches, page faults and a peer still starting.
+// But never more than the whole warmup's mean: both only over-estimate
+// the op (a cold start, a preemption), and a thread descheduled just
+// after the midpoint would otherwise charge its whole absence to the
+// handful of ops it split (a 0.3 ns op estimated at milliseconds, timed
+// one by one, seen under a loaded CI).
 func (b *B) estimate(warm time.Duration) float64 {
 	est := float64(warm.Nanoseconds()) / float64(b.warmOps)
 	if n := b.warmOps - b.warmMidOp; b.warmMidOp > 0 && n >= 2 {
-		est = float64((warm - b.warmMid).Nanoseconds()) / float64(n)
+		est = min(est, float64((warm-b.warmMid).Nanoseconds())/float64(n))
 	} else if b.cfg.Estimate > 0 {
 		// A short re-warm saw too few ops to say: keep the earlier visits'.
 		est = float64(b.cfg.Estimate.Nanoseconds())
