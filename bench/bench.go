@@ -161,13 +161,31 @@ var ErrNoSamples = errors.New("scenario took no samples")
 // error of Run: the returned Benchmark carries the reason in Error. Run
 // returns an error only when ctx was cancelled.
 func Run(ctx context.Context, s Scenario, cfg Config) (results.Benchmark, error) {
+	res, _, err := run(ctx, s, cfg)
+	return res, err
+}
+
+// runStats is what a run measured about its own sampling, beside the
+// result: what Rounds plans the next visits with.
+type runStats struct {
+	// span is the timed region's wall time, from the first sample's start
+	// to the last one's end (0 when nothing was timed). For ops timed by
+	// the workload (ReportOpTime) it is the only measure of the sampling's
+	// duration: their samples sum latencies, which overlap in an open loop
+	// and need not add up to the time that passed.
+	span time.Duration
+	// external: the ops were timed by the workload (ReportOpTime).
+	external bool
+}
+
+func run(ctx context.Context, s Scenario, cfg Config) (results.Benchmark, runStats, error) {
 	cfg = cfg.Defaults()
 	name := s.Name()
 	res := results.Benchmark{Name: name, Scenario: name.Base(), Params: name.Params(), Unit: "ns/op"}
 	if sk, ok := s.(Skipper); ok {
 		if why := sk.SkipReason(); why != "" {
 			res.Skipped = why
-			return res, nil
+			return res, runStats{}, nil
 		}
 	}
 	b := newB(ctx, cfg)
@@ -203,12 +221,16 @@ func Run(ctx context.Context, s Scenario, cfg Config) (results.Benchmark, error)
 	for _, h := range cfg.Hooks {
 		h.End(&res)
 	}
+	st := runStats{external: b.external}
+	if !b.sampleStart.IsZero() && b.sampleEnd.After(b.sampleStart) {
+		st.span = b.sampleEnd.Sub(b.sampleStart)
+	}
 	if outer.Err() != nil {
 		// Whatever the scenario said, the cause is the interrupt.
 		res.Error = fmt.Sprintf("interrupted after %d samples", len(res.Samples))
-		return res, outer.Err()
+		return res, st, outer.Err()
 	}
-	return res, nil
+	return res, st, nil
 }
 
 // labels are the pprof labels of a benchmark: its scenario and parameters,

@@ -143,7 +143,7 @@ rounds:
 					Elapsed: time.Since(t0), Remain: r.remain(deadline, t0), Name: e.s.Name()})
 			}
 			vt0 := time.Now()
-			res, verr := Run(ctx, e.s, r.visitConfig(e, visit))
+			res, st, verr := run(ctx, e.s, r.visitConfig(e, visit))
 			wall := time.Since(vt0)
 			if verr != nil {
 				// The visit in flight when the run was interrupted is cut
@@ -153,21 +153,7 @@ rounds:
 			}
 			e.visits = append(e.visits, res)
 			doneVisits++
-			// The overhead of a visit is all it took beyond its sampling
-			// (children started, warm-up, collecting the result), per
-			// benchmark: starting Node or touching a 1 GiB parent costs
-			// hundreds of milliseconds, a pipe's child a few. Running
-			// averages, so the next visits are sized to end on time.
-			if sampled := time.Duration(timedNS(&res)); wall > sampled {
-				if e.overhead == 0 {
-					e.overhead = wall - sampled
-				} else {
-					e.overhead = (e.overhead + (wall - sampled)) / 2
-				}
-			}
-			if res.Iterations > 0 {
-				e.est = time.Duration(timedNS(&res) / float64(res.Iterations))
-			}
+			e.learn(&res, st, wall)
 			if r.Visited != nil {
 				r.Visited(i, round, res)
 			}
@@ -185,6 +171,40 @@ rounds:
 		out[i] = r.finish(e, list[i], err != nil)
 	}
 	return out, err
+}
+
+// learn updates what the planner knows of a benchmark from one visit that
+// took wall in all and st.span sampling.
+//
+// The overhead of a visit is all it took beyond its sampling (children
+// started, warm-up, collecting the result), per benchmark: starting Node
+// or touching a 1 GiB parent costs hundreds of milliseconds, a pipe's
+// child a few. Running averages, so the next visits are sized to end on
+// time.
+//
+// The op's cost is what the samples say, Σ iters × ns/op ÷ iters, where
+// this process timed the ops; where the workload timed them (ReportOpTime:
+// an open loop's latencies, which overlap and are no measure of the time
+// that passed), it is the sampling's wall time ÷ ops, the time between
+// completions that the next visit's batches and warm-up are sized by.
+func (e *entry) learn(res *results.Benchmark, st runStats, wall time.Duration) {
+	if o := wall - st.span; o > 0 {
+		if e.overhead == 0 {
+			e.overhead = o
+		} else {
+			e.overhead = (e.overhead + o) / 2
+		}
+	}
+	if res.Iterations <= 0 {
+		return
+	}
+	if st.external {
+		if st.span > 0 {
+			e.est = max(1, st.span/time.Duration(res.Iterations))
+		}
+		return
+	}
+	e.est = time.Duration(timedNS(res) / float64(res.Iterations))
 }
 
 // pending lists the benchmarks to visit in this round: all of them up to

@@ -122,3 +122,77 @@ func TestRoundsTimeUpBeforeMinimum(t *testing.T) {
 		t.Fatalf("stop %q, warnings %v: ending below the minimum must be said", b.Stop, b.Warnings)
 	}
 }
+
+// latent is an open loop whose ops report a latency far longer than the
+// time between them (as an open loop's latencies overlap): each op takes
+// about gap here, and reports lat.
+type latent struct{ gap, lat time.Duration }
+
+func (l latent) Name() results.Name { return "Fake/op=latent" }
+func (l latent) Run(ctx context.Context, b *B) error {
+	b.OpenLoop()
+	for b.Loop() {
+		t := time.Now()
+		for time.Since(t) < l.gap {
+		}
+		b.ReportOpTime(l.lat)
+	}
+	return nil
+}
+
+// The planner learns a visit's overhead and the op's cost from the
+// sampling's wall time where the workload timed its ops: their latencies
+// sum to anything (here 1000 ops × 50 ms in a 900 ms span).
+func TestRoundsLearnExternalTiming(t *testing.T) {
+	res := results.Benchmark{Iterations: 1000}
+	for range 10 {
+		res.Samples = append(res.Samples, results.Sample{Iters: 100, NsPerOp: 50e6})
+	}
+	var e entry
+	e.learn(&res, runStats{span: 900 * time.Millisecond, external: true}, time.Second)
+	if e.overhead != 100*time.Millisecond || e.est != 900*time.Microsecond {
+		t.Fatalf("overhead %s est %s, want 100ms and 900µs (span ÷ ops)", e.overhead, e.est)
+	}
+	// Short latencies at a low rate: 1000 × 100µs = 100 ms of latency in
+	// a 980 ms span is not 880 ms of overhead.
+	for i := range res.Samples {
+		res.Samples[i].NsPerOp = 100e3
+	}
+	e = entry{}
+	e.learn(&res, runStats{span: 980 * time.Millisecond, external: true}, time.Second)
+	if e.overhead != 20*time.Millisecond || e.est != 980*time.Microsecond {
+		t.Fatalf("overhead %s est %s, want 20ms and 980µs", e.overhead, e.est)
+	}
+	// Ops this process timed: the samples are the op's cost.
+	e = entry{}
+	e.learn(&res, runStats{span: 150 * time.Millisecond}, 200*time.Millisecond)
+	if e.overhead != 50*time.Millisecond || e.est != 100*time.Microsecond {
+		t.Fatalf("overhead %s est %s, want 50ms and 100µs", e.overhead, e.est)
+	}
+}
+
+// An open loop reporting 1 s latencies for ops 50µs apart: later visits
+// are planned by the time between ops, so they warm up and take batches
+// of many ops, not one op per batch with no warm-up (as an op estimated
+// at 1 s, longer than half a visit, would).
+func TestRoundsOpenLoopPlannedByWallTime(t *testing.T) {
+	var visits []results.Benchmark
+	var rounds []int
+	r := Rounds{MinRounds: 3, MaxRounds: 3, Time: 900 * time.Millisecond, Seed: 1,
+		Config:  Config{SampleTime: 5 * time.Millisecond},
+		Visited: func(i, round int, v results.Benchmark) { visits = append(visits, v); rounds = append(rounds, round) },
+	}
+	out, err := r.Run(context.Background(), []Scenario{latent{gap: 50 * time.Microsecond, lat: time.Second}})
+	if err != nil || out[0].Error != "" {
+		t.Fatal(err, out[0].Error)
+	}
+	if len(visits) < 2 {
+		t.Fatalf("%d visits", len(visits))
+	}
+	for k, v := range visits[1:] {
+		if v.WarmupOps == 0 || v.Iterations <= int64(len(v.Samples)) {
+			t.Fatalf("round %d: %d warm-up ops, %d ops in %d samples: planned as if an op lasted its reported latency",
+				rounds[k+1], v.WarmupOps, v.Iterations, len(v.Samples))
+		}
+	}
+}
