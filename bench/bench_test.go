@@ -354,3 +354,18 @@ func TestInterruptAborts(t *testing.T) {
 		t.Fatal("an interrupt is Run's error")
 	}
 }
+
+// A per-op batch may last longer than the op timeout; its ops end all the
+// while, and each one is progress the watchdog sees (with the clock
+// reading that timed it).
+func TestPerOpBatchLongerThanOpTimeout(t *testing.T) {
+	cfg := Config{Budget: 50 * time.Millisecond, Warmup: 10 * time.Millisecond, SampleTime: 800 * time.Millisecond,
+		MinSamples: 1, OpTimeout: 200 * time.Millisecond}
+	res, err := Run(context.Background(), &sleepy{d: 50 * time.Microsecond}, cfg)
+	if err != nil || res.Error != "" {
+		t.Fatal(err, res.Error)
+	}
+	if res.PercentileSource != "per-op" {
+		t.Fatalf("percentile source %q: the test wants per-op mode", res.PercentileSource)
+	}
+}

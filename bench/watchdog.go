@@ -21,6 +21,18 @@ func (e *OpTimeoutError) Error() string {
 // per batch (~10 ms), so the watchdog reads a recent stamp.
 func (b *B) progress() { b.stamp.Store(time.Now().UnixNano()) }
 
+// progressAt is progress from the loop's own goroutine at a clock reading
+// it already took (the one that timed an op): no clock read of its own
+// inside a timed op, and a store to the watchdog's stamp at most once a
+// millisecond (the watchdog ticks at a quarter of the op timeout, seconds).
+// Batch ends store their reading always (endBatch).
+func (b *B) progressAt(now time.Time) {
+	if ns := now.UnixNano(); ns-b.stamped >= int64(time.Millisecond) {
+		b.stamped = ns
+		b.stamp.Store(ns)
+	}
+}
+
 // watch starts the benchmark's watchdog: when outer is cancelled (an
 // interrupt) it aborts at once; when no op has finished for OpTimeout it
 // cancels the benchmark with an OpTimeoutError and aborts. stop ends it.
