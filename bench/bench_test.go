@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -367,5 +368,57 @@ func TestPerOpBatchLongerThanOpTimeout(t *testing.T) {
 	}
 	if res.PercentileSource != "per-op" {
 		t.Fatalf("percentile source %q: the test wants per-op mode", res.PercentileSource)
+	}
+}
+
+// stalled is a sub-ns op whose thread stalls once in the warm-up: right
+// after its midpoint, or across it.
+type stalled struct {
+	across bool
+	stall  time.Duration
+	done   *bool
+}
+
+func (s stalled) Name() results.Name { return "Fake/op=stalled" }
+func (s stalled) Run(ctx context.Context, b *B) error {
+	for b.Loop() {
+		if *s.done || b.phase != phaseWarmup {
+			continue
+		}
+		if s.across && !b.warmHalf && time.Since(b.warmStart) >= b.cfg.Warmup*2/5 ||
+			!s.across && b.warmHalf {
+			*s.done = true
+			time.Sleep(s.stall)
+		}
+	}
+	return nil
+}
+
+// One stall in the warm-up is one op's worth, left out of the estimate:
+// a sub-ns op is still timed in batches, not op by op.
+func TestWarmupStallLeftOut(t *testing.T) {
+	for _, across := range []bool{false, true} {
+		t.Run(fmt.Sprintf("across=%v", across), func(t *testing.T) {
+			cfg := quickCfg()
+			cfg.Warmup = 2 * time.Millisecond // 300 ms is then over 1 µs an op on the warm-up's whole mean
+			for try := 0; ; try++ {
+				done := false
+				res, err := Run(context.Background(), stalled{across: across, stall: 300 * time.Millisecond, done: &done}, cfg)
+				if err != nil || res.Error != "" {
+					t.Fatal(err, res.Error)
+				}
+				if !done {
+					// (Descheduled past the window the stall was meant for.)
+					if try < 3 {
+						continue
+					}
+					t.Skip("the stall never landed in the warm-up's second half")
+				}
+				if res.PercentileSource != "batch" {
+					t.Fatalf("percentile source %q after a stall in the warm-up: a sub-ns op must be timed in batches", res.PercentileSource)
+				}
+				return
+			}
+		})
 	}
 }

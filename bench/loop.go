@@ -93,8 +93,14 @@ type B struct {
 
 	warmStart time.Time
 	warmOps   int64
-	warmMid   time.Duration // when the second half of the warmup began
+	warmPrev  time.Duration // when the previous warm-up op ended
+	// The second half of the warmup: it began at warmMid, after warmMidOp
+	// ops (with the op that crossed the midpoint); warmGap is its longest
+	// op (the longest gap between two consecutive op ends).
+	warmHalf  bool
+	warmMid   time.Duration
 	warmMidOp int64
+	warmGap   time.Duration
 
 	sampleStart time.Time // first timed batch
 	sampleEnd   time.Time
@@ -194,9 +200,16 @@ func (b *B) warmup() bool {
 		b.setPhase(phaseDone)
 		return false
 	}
-	if b.warmMidOp == 0 && el >= b.cfg.Warmup/2 {
-		b.warmMid, b.warmMidOp = el, b.warmOps
+	if !b.warmHalf && el >= b.cfg.Warmup/2 {
+		// The op that crossed the midpoint is the second half's: a stall
+		// across the midpoint is then left out of it like any other.
+		b.warmHalf = true
+		b.warmMid, b.warmMidOp = b.warmPrev, b.warmOps-1
 	}
+	if b.warmHalf {
+		b.warmGap = max(b.warmGap, el-b.warmPrev)
+	}
+	b.warmPrev = el
 	if el < b.cfg.Warmup {
 		return true
 	}
@@ -206,20 +219,27 @@ func (b *B) warmup() bool {
 
 // estimate is the cost of one op from the second half of the warmup: the
 // first ops pay for cold caches, page faults and a peer still starting.
-// But never more than the whole warmup's mean: both only over-estimate
-// the op (a cold start, a preemption), and a thread descheduled just
-// after the midpoint would otherwise charge its whole absence to the
-// handful of ops it split (a 0.3 ns op estimated at milliseconds, timed
-// one by one, seen under a loaded CI).
+// Its longest op is left out of it (its time and one op): a thread
+// descheduled in the second half, or a GC, charges its whole absence to
+// the one op it split, which for a sub-ns op timed through the slow path
+// would estimate milliseconds over a few ops and time it op by op (seen
+// under a loaded CI). And never more than the whole warmup's mean: both
+// only over-estimate the op. Where leaving that op out leaves none (the
+// op that crossed the midpoint lasted until the end), the first half's
+// mean stands, unless earlier visits know better.
 func (b *B) estimate(warm time.Duration) float64 {
 	est := float64(warm.Nanoseconds()) / float64(b.warmOps)
-	if n := b.warmOps - b.warmMidOp; b.warmMidOp > 0 && n >= 2 {
-		est = min(est, float64((warm-b.warmMid).Nanoseconds())/float64(n))
-	} else if b.cfg.Estimate > 0 {
+	n := b.warmOps - b.warmMidOp
+	switch {
+	case b.warmHalf && n >= 2:
+		est = min(est, float64((warm-b.warmMid-b.warmGap).Nanoseconds())/float64(n-1))
+	case b.cfg.Estimate > 0:
 		// A short re-warm saw too few ops to say: keep the earlier visits'.
 		est = float64(b.cfg.Estimate.Nanoseconds())
+	case b.warmHalf && n == 1 && b.warmMidOp > 0:
+		est = min(est, float64(b.warmMid.Nanoseconds())/float64(b.warmMidOp))
 	}
-	return est
+	return max(est, 1e-3)
 }
 
 // beginSampling sizes the batches from the warmup's estimate and starts the
