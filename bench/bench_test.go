@@ -422,3 +422,33 @@ func TestWarmupStallLeftOut(t *testing.T) {
 		})
 	}
 }
+
+// The first batch of a fast op is sized by the warm-up's slow path; the
+// next are sized by it and reach the sample time. (Iters × ns/op is a
+// batch's own duration: the assertion is on the sizing, and a loaded
+// machine only makes batches longer.)
+func TestBatchesGrowToSampleTime(t *testing.T) {
+	cfg := quickCfg()
+	res, err := Run(context.Background(), spin{}, cfg)
+	if err != nil || res.Error != "" {
+		t.Fatal(err, res.Error)
+	}
+	if len(res.Samples) < 4 {
+		t.Fatalf("%d samples", len(res.Samples))
+	}
+	first := res.Samples[0].Iters
+	var later []float64
+	for _, s := range res.Samples[1:] {
+		if s.Iters < first {
+			t.Fatalf("batch of %d ops after a first one of %d: batches never shrink", s.Iters, first)
+		}
+		later = append(later, float64(s.Iters)*s.NsPerOp)
+	}
+	if last := res.Samples[len(res.Samples)-1].Iters; last <= first {
+		t.Fatalf("batches stayed at %d ops", first)
+	}
+	if d := results.Summarize(later).Median; d < float64(cfg.SampleTime.Nanoseconds())/4 {
+		t.Fatalf("later batches last %.0f ns (median), want about the %s sample time; iters %d first, %d last",
+			d, cfg.SampleTime, first, res.Samples[len(res.Samples)-1].Iters)
+	}
+}

@@ -287,8 +287,27 @@ func (b *B) endBatch(now time.Time) bool {
 		b.endTimedRegion(now, stop)
 		return false
 	}
+	if !b.external {
+		b.grow(now.Sub(b.start))
+	}
 	b.startBatch()
 	return true
+}
+
+// grow resizes the batches after one that fell short of half the sample
+// time. The warm-up times every op through the slow path (a clock read
+// each), so a fast op's first batch is sized for an op tens of times
+// slower than its fast path and lasts a fraction of SampleTime; its sample
+// stands, and the next batches are sized by it, as testing.B predicts N:
+// multiply before dividing, +20%, at most 100× per step, at most 1e9. It
+// never shrinks a batch: one that a stall made long says nothing of the op.
+func (b *B) grow(took time.Duration) {
+	st := b.cfg.SampleTime
+	if took >= st/2 {
+		return
+	}
+	n := float64(b.batch) * float64(st.Nanoseconds()) * 1.2 / float64(max(took.Nanoseconds(), 1))
+	b.batch = max(b.batch+1, int64(min(n, 100*float64(b.batch), 1e9)))
 }
 
 // beginTimedRegion takes the readings the timed region is measured

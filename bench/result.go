@@ -108,10 +108,11 @@ func (b *B) costPerOp(m map[results.Metric]float64, ops float64) {
 }
 
 // timerShare is what the clock reads cost against one op: per-op mode pays
-// one per op, batch mode one per batch. Either way it must be negligible.
+// one per op, batch mode one per batch (batches grow after the first:
+// samples ÷ ops). Either way it must be negligible.
 func (b *B) timerShare(res *results.Benchmark, m map[results.Metric]float64) {
 	to := float64(b.cfg.TimerOverhead.Nanoseconds())
-	perOpCost := to / float64(b.batch)
+	perOpCost := to * float64(len(res.Samples)) / float64(max(1, res.Iterations))
 	if b.perOp {
 		perOpCost = to
 	}
