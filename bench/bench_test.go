@@ -452,3 +452,32 @@ func TestBatchesGrowToSampleTime(t *testing.T) {
 			d, cfg.SampleTime, first, res.Samples[len(res.Samples)-1].Iters)
 	}
 }
+
+// briefReported ops are timed elsewhere as 50 ns each: shorter than a
+// clock read here, which never times them.
+type briefReported struct{}
+
+func (briefReported) Name() results.Name { return "Fake/op=brief" }
+func (briefReported) Run(ctx context.Context, b *B) error {
+	for b.Loop() {
+		t := time.Now()
+		for time.Since(t) < 5*time.Microsecond {
+		}
+		b.ReportOpTime(50 * time.Nanosecond)
+	}
+	return nil
+}
+
+func TestReportOpTimePaysNoClockReads(t *testing.T) {
+	res, err := Run(context.Background(), briefReported{}, quickCfg())
+	if err != nil || res.Error != "" {
+		t.Fatal(err, res.Error)
+	}
+	if res.Summary.Median != 50 {
+		t.Fatalf("median %v, want the reported 50 ns", res.Summary.Median)
+	}
+	if _, ok := res.Metrics[results.MetricTimerShare]; ok || res.HasWarning(results.WarnClock) {
+		t.Fatalf("timer share %v, warnings %v: the engine's clock reads are no part of ops timed by the workload",
+			res.Metrics[results.MetricTimerShare], res.Warnings)
+	}
+}

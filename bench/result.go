@@ -109,8 +109,12 @@ func (b *B) costPerOp(m map[results.Metric]float64, ops float64) {
 
 // timerShare is what the clock reads cost against one op: per-op mode pays
 // one per op, batch mode one per batch (batches grow after the first:
-// samples ÷ ops). Either way it must be negligible.
+// samples ÷ ops). Either way it must be negligible. Ops the workload
+// timed (ReportOpTime) pay none: this process's clock is not in them.
 func (b *B) timerShare(res *results.Benchmark, m map[results.Metric]float64) {
+	if b.external {
+		return
+	}
 	to := float64(b.cfg.TimerOverhead.Nanoseconds())
 	perOpCost := to * float64(len(res.Samples)) / float64(max(1, res.Iterations))
 	if b.perOp {
