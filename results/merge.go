@@ -215,11 +215,14 @@ func closeTo(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(math.Abs
 // mergeWarnings keeps each warning once. Those that judge a single visit
 // (noisy, too few samples) are dropped: the merged figure is judged anew
 // (Judge). Busy-machine and steal warnings become one each, saying in how
-// many rounds they happened.
+// many rounds they happened. Clock-overhead warnings, whose text holds
+// each visit's own figures, become one: the worst visit's (the largest
+// timer share), saying in how many rounds when not in all.
 func mergeWarnings(visits []Benchmark) []Warning {
 	var out []Warning
 	seen := map[string]bool{}
 	counts := map[WarningKind]int{}
+	clockAt, worst := -1, -1.0
 	for _, v := range visits {
 		for _, w := range v.Warnings {
 			switch w.Kind {
@@ -228,6 +231,17 @@ func mergeWarnings(visits []Benchmark) []Warning {
 			case WarnBusy, WarnSteal:
 				counts[w.Kind]++
 				continue
+			case WarnClock:
+				counts[w.Kind]++
+				if clockAt < 0 {
+					clockAt = len(out)
+					out = append(out, w)
+				}
+				if share := v.Metrics[MetricTimerShare]; share > worst {
+					worst = share
+					out[clockAt] = w
+				}
+				continue
 			}
 			if !seen[w.Text] {
 				seen[w.Text] = true
@@ -235,9 +249,12 @@ func mergeWarnings(visits []Benchmark) []Warning {
 			}
 		}
 	}
+	rounds := len(visits)
+	if n := counts[WarnClock]; clockAt >= 0 && n < rounds {
+		out[clockAt].Text += fmt.Sprintf(" (in %d of %d rounds)", n, rounds)
+	}
 	// The median of the rounds shrugs off a disturbed minority of them:
 	// only a third or more of disturbed rounds can move it.
-	rounds := len(visits)
 	if n := counts[WarnBusy]; n > 0 && 3*n >= rounds {
 		out = append(out, Warning{Kind: WarnBusy, Text: fmt.Sprintf("busy machine: other processes used more than 10%% of the CPUs in %d of %d rounds; the figure may be inflated", n, rounds)})
 	}

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -107,5 +108,33 @@ func TestMergeFailureAndJudge(t *testing.T) {
 	}
 	if !w.Weak() {
 		t.Fatal("noisy is weak")
+	}
+}
+
+// Each visit's clock warning holds its own figures: the merge keeps one,
+// the worst visit's, and says in how many rounds.
+func TestMergeClockWarningsOnce(t *testing.T) {
+	var vs []Benchmark
+	for i, share := range []float64{0.02, 0.05, 0.03, 0, 0.04, 0.02} {
+		v := visit(1000, 5)
+		v.Metrics[MetricTimerShare] = share
+		if share > 0.01 {
+			v.Warnings = []Warning{{Kind: WarnClock, Text: fmt.Sprintf("clock reads cost %.1f%% of each op (visit %d)", 100*share, i)}}
+		}
+		vs = append(vs, v)
+	}
+	m := Merge(vs)
+	var clock []Warning
+	for _, w := range m.Warnings {
+		if w.Kind == WarnClock {
+			clock = append(clock, w)
+		}
+	}
+	if len(clock) != 1 || clock[0].Text != "clock reads cost 5.0% of each op (visit 1) (in 5 of 6 rounds)" {
+		t.Fatalf("want the worst round's clock warning once, saying in how many rounds: %v", clock)
+	}
+	vs[3].Warnings = []Warning{{Kind: WarnClock, Text: "clock reads cost 1.5% of each op (visit 3)"}}
+	if m := Merge(vs); len(m.Warnings) != 1 || m.Warnings[0].Text != "clock reads cost 5.0% of each op (visit 1)" {
+		t.Fatalf("in every round: %v", m.Warnings)
 	}
 }
