@@ -338,10 +338,9 @@ func (r Rounds) finish(e *entry, s Scenario, interrupted bool) results.Benchmark
 	switch {
 	case m.Skipped != "":
 	case m.Error != "":
+		// A visit failed on its own (one cut short by an interrupt is
+		// dropped, never merged): failed, whenever the run ended.
 		m.Stop = results.StopFailed
-		if interrupted {
-			m.Stop = results.StopInterrupted
-		}
 	case e.done != "":
 		m.Stop = e.done
 	case interrupted:

@@ -96,13 +96,19 @@ func TestRoundsInterrupted(t *testing.T) {
 				cancel()
 			}
 		}}
-	out, err := r.Run(ctx, []Scenario{spin{}, &sleepy{d: 10 * time.Microsecond}})
+	out, err := r.Run(ctx, []Scenario{spin{}, &sleepy{d: 10 * time.Microsecond}, &failAt{n: 1}})
 	if err == nil {
 		t.Fatal("want the context's error")
 	}
 	for _, b := range out {
-		if b.Stop != results.StopInterrupted {
-			t.Fatalf("%s: stop %q, want interrupted", b.Name, b.Stop)
+		want := results.StopInterrupted
+		if b.Name == "Fake/op=failat" {
+			// It failed on its own in the first round: the interrupt
+			// later does not make that an interruption.
+			want = results.StopFailed
+		}
+		if b.Stop != want {
+			t.Fatalf("%s: stop %q, want %q", b.Name, b.Stop, want)
 		}
 	}
 }
