@@ -138,3 +138,30 @@ func TestMergeClockWarningsOnce(t *testing.T) {
 		t.Fatalf("in every round: %v", m.Warnings)
 	}
 }
+
+// A load benchmark's rates are the median of its visits' rates: one visit
+// that carried a burst (many more ops) does not outweigh the others.
+func TestMergeRatesAreMedians(t *testing.T) {
+	var vs []Benchmark
+	for i, achieved := range []float64{1000, 1002, 23564, 998, 1001, 999} {
+		v := visit(50e3, 5)
+		v.Name, v.Scenario = "Load/transport=pipe/rate=1k", ScenarioLoad
+		if i == 2 {
+			v.Iterations *= 100
+		}
+		v.Metrics[MetricOfferedRate] = 1000
+		v.Metrics[MetricAchievedRate] = achieved
+		v.Metrics[MetricSentRate] = achieved
+		v.Metrics[MetricOpsPerSec] = achieved
+		vs = append(vs, v)
+	}
+	m := Merge(vs)
+	for _, k := range []Metric{MetricAchievedRate, MetricSentRate, MetricOpsPerSec} {
+		if got := m.Metrics[k]; got != 1000.5 {
+			t.Fatalf("%s %v, want the median of the visits' 1000.5", k, got)
+		}
+	}
+	if got := m.Metrics[MetricOfferedRate]; got != 1000 {
+		t.Fatalf("offered %v", got)
+	}
+}
