@@ -48,8 +48,6 @@ func (w *worker) next() bool {
 			}
 		}
 		w.last = now
-	} else {
-		w.last = time.Time{}
 	}
 	return !p.stop.Load()
 }

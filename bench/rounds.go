@@ -127,7 +127,7 @@ func (r Rounds) Run(ctx context.Context, list []Scenario) ([]results.Benchmark, 
 	var err error
 rounds:
 	for round := 1; round <= r.MaxRounds; round++ {
-		order := r.pending(es, round)
+		order := r.pending(es)
 		if len(order) == 0 {
 			break
 		}
@@ -139,8 +139,9 @@ rounds:
 				break rounds
 			}
 			if r.Progress != nil {
-				r.Progress(Progress{Round: round, Rounds: r.MinRounds, Done: doneVisits, Planned: doneVisits + r.remaining(es, round),
-					Elapsed: time.Since(t0), Remain: r.remain(deadline, t0), Name: e.s.Name()})
+				planned, _ := r.plan(es)
+				r.Progress(Progress{Round: round, Rounds: r.MinRounds, Done: doneVisits, Planned: doneVisits + planned,
+					Elapsed: time.Since(t0), Remain: remain(deadline), Name: e.s.Name()})
 			}
 			vt0 := time.Now()
 			res, st, verr := run(ctx, e.s, r.visitConfig(e, visit))
@@ -204,12 +205,12 @@ func (e *entry) learn(res *results.Benchmark, st runStats, wall time.Duration) {
 		}
 		return
 	}
-	e.est = time.Duration(timedNS(res) / float64(res.Iterations))
+	e.est = time.Duration(results.TimedNS(res) / float64(res.Iterations))
 }
 
 // pending lists the benchmarks to visit in this round: all of them up to
 // MinRounds, then those whose figure is not yet good enough.
-func (r Rounds) pending(es []*entry, round int) []int {
+func (r Rounds) pending(es []*entry) []int {
 	var out []int
 	for i, e := range es {
 		if e.done == "" {
@@ -242,20 +243,26 @@ func (r Rounds) settle(es []*entry, round int) {
 // their reserve to the others).
 func (r Rounds) planned() int { return min(r.MaxRounds, r.MinRounds+(r.MinRounds+1)/2) }
 
-// remaining is how many visits are still planned from this round on (one
-// at least per pending benchmark).
-func (r Rounds) remaining(es []*entry, round int) int {
-	n := 0
+// plan is how many visits are still planned from now on (one at least per
+// pending benchmark), and what they will cost beyond their sampling (each
+// benchmark's measured overhead, firstOverhead until one is measured).
+func (r Rounds) plan(es []*entry) (n int, overheads time.Duration) {
 	for _, e := range es {
 		if e.done != "" {
 			continue
 		}
-		n += max(1, r.planned()-len(e.visits))
+		k := max(1, r.planned()-len(e.visits))
+		n += k
+		o := e.overhead
+		if o == 0 {
+			o = firstOverhead
+		}
+		overheads += time.Duration(k) * o
 	}
-	return n
+	return n, overheads
 }
 
-func (r Rounds) remain(deadline, t0 time.Time) time.Duration {
+func remain(deadline time.Time) time.Duration {
 	if deadline.IsZero() {
 		return 0
 	}
@@ -273,20 +280,7 @@ func (r Rounds) visitTime(es []*entry, round int, deadline time.Time) (time.Dura
 	if left <= 0 {
 		return 0, false
 	}
-	var n int
-	var overheads time.Duration
-	for _, e := range es {
-		if e.done != "" {
-			continue
-		}
-		k := max(1, r.planned()-len(e.visits))
-		n += k
-		o := e.overhead
-		if o == 0 {
-			o = firstOverhead
-		}
-		overheads += time.Duration(k) * o
-	}
+	n, overheads := r.plan(es)
 	v := (left - overheads) / time.Duration(max(1, n))
 	if round > r.MinRounds && v < minVisit {
 		return 0, false // rounds beyond the minimum only while they can be real visits
@@ -352,15 +346,6 @@ func (r Rounds) finish(e *entry, s Scenario, interrupted bool) results.Benchmark
 	results.Judge(&m, results.Judgement{TargetCIWidth: r.TargetCIWidth, NoisyCIWidth: r.NoisyCIWidth,
 		MinSamples: r.MinSamples, MinRounds: r.MinRounds})
 	return m
-}
-
-// timedNS is the time a result's samples cover.
-func timedNS(b *results.Benchmark) float64 {
-	var t float64
-	for _, s := range b.Samples {
-		t += float64(s.Iters) * s.NsPerOp
-	}
-	return t
 }
 
 // Reached counts benchmarks whose sampling ended at the target.

@@ -137,7 +137,7 @@ func mergeDists(visits []Benchmark) map[Phase]Summary {
 func mergeLoad(visits []Benchmark) float64 {
 	var w, s float64
 	for _, v := range visits {
-		t := timed(&v)
+		t := TimedNS(&v)
 		w += t
 		s += t * v.LoadShare
 	}
@@ -147,7 +147,11 @@ func mergeLoad(visits []Benchmark) float64 {
 	return s / w
 }
 
-func timed(b *Benchmark) float64 {
+// TimedNS is the time a result's samples cover, Σ iters × ns/op: the
+// ops' own time where this process timed them; where the workload did
+// (an open loop's latencies, which overlap) it need not be any span of
+// time that passed.
+func TimedNS(b *Benchmark) float64 {
 	var t float64
 	for _, s := range b.Samples {
 		t += float64(s.Iters) * s.NsPerOp
