@@ -104,8 +104,10 @@ func (r *GateReport) SetSeries(series []*Series) {
 
 // Finish sets the outcome and exit code: a failure or an interrupt wins
 // over any verdict (a partial gate never passes), then regression, then
-// inconclusive, then pass.
-func (r *GateReport) Finish(interrupted bool) {
+// inconclusive, then pass. signal is the number of the signal that
+// interrupted the gate (exit 128+signal, recorded in ExitCode); 0 when it
+// was interrupted otherwise (a cancelled context: ExitInterrupted).
+func (r *GateReport) Finish(interrupted bool, signal int) {
 	switch {
 	case interrupted:
 		r.Outcome = Interrupted
@@ -115,6 +117,9 @@ func (r *GateReport) Finish(interrupted bool) {
 		r.Outcome = Overall(r.Benchmarks)
 	}
 	r.ExitCode = ExitCode(r.Outcome, r.InconclusivePass)
+	if interrupted && signal > 0 {
+		r.ExitCode = ExitSignal(signal)
+	}
 }
 
 // Counts are how many benchmarks got each verdict.

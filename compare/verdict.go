@@ -54,11 +54,20 @@ const (
 	ExitUsage        = 2
 	ExitInconclusive = 3
 	ExitArmFailed    = 4
-	ExitInterrupted  = 130
+	// ExitInterrupted is an interrupt without a known signal (a cancelled
+	// context), read as Ctrl-C; signal N ends a gate with ExitSignal(N).
+	ExitInterrupted = 130
 )
 
+// ExitSignal is the exit status of a gate ended by signal number sig:
+// 128+sig, as a shell reports a process killed by it (SIGINT 130, SIGTERM
+// 143, SIGHUP 129), so that a CI runner's cancel (SIGTERM) reads as one.
+func ExitSignal(sig int) int { return 128 + sig }
+
 // ExitCode is the exit status for a gate outcome; inconclusivePass maps
-// inconclusive to 0 (--inconclusive=pass).
+// inconclusive to 0 (--inconclusive=pass). Interrupted maps to
+// ExitInterrupted; a gate that knows its signal uses ExitSignal (see
+// GateReport.Finish).
 func ExitCode(o Outcome, inconclusivePass bool) int {
 	switch o {
 	case Pass:

@@ -285,3 +285,21 @@ func TestCalibrationNoise(t *testing.T) {
 		t.Errorf("floors %v", fl)
 	}
 }
+
+// An interrupted gate exits 128+N for signal N and records it; without a
+// known signal (a cancelled context) it reads as Ctrl-C. An interrupt wins
+// over any verdict.
+func TestFinishInterruptedExitCode(t *testing.T) {
+	for _, c := range []struct{ sig, want int }{{0, ExitInterrupted}, {2, 130}, {15, 143}, {1, 129}} {
+		r := &GateReport{Benchmarks: []Verdict{{Outcome: Pass}}}
+		r.Finish(true, c.sig)
+		if r.Outcome != Interrupted || r.ExitCode != c.want {
+			t.Errorf("signal %d: %s, exit %d; want interrupted, %d", c.sig, r.Outcome, r.ExitCode, c.want)
+		}
+	}
+	r := &GateReport{Benchmarks: []Verdict{{Outcome: Pass}}}
+	r.Finish(false, 15)
+	if r.Outcome != Pass || r.ExitCode != 0 {
+		t.Errorf("not interrupted: %s, exit %d", r.Outcome, r.ExitCode)
+	}
+}

@@ -294,14 +294,14 @@ func doGate(ctx context.Context, f *gateFlags, sel []string, stdout, stderr io.W
 	}
 	// As `run`: a signal ends the gate (never as a pass) and kills the
 	// arms; the guardian sweeps what a killed gate leaves.
-	ctx, _, stopSignals := catchSignals(ctx, stderr)
+	ctx, interrupted, stopSignals := catchSignals(ctx, stderr)
 	defer stopSignals()
 	defer guard(stderr)()
 	if g.seed == 0 {
 		g.seed = rand.Uint64()
 	}
 	if !g.aa {
-		r, err := runGate(ctx, g, g.seed, stderr)
+		r, err := runGate(ctx, g, g.seed, interrupted, stderr)
 		if err != nil {
 			return err
 		}
@@ -318,7 +318,7 @@ func doGate(ctx context.Context, f *gateFlags, sel []string, stdout, stderr io.W
 	// noise floor, their regression verdicts the false-alarm rate.
 	var reports []*compare.GateReport
 	for i := 0; i < f.repeat; i++ {
-		r, err := runGate(ctx, g, g.seed+uint64(i), stderr)
+		r, err := runGate(ctx, g, g.seed+uint64(i), interrupted, stderr)
 		if err != nil {
 			return err
 		}
@@ -439,8 +439,10 @@ func orders(seed uint64, n int) []bool {
 
 // runGate runs one gate to its end and returns its report, finished. Its
 // error is a usage error found before anything was measured (the run
-// arguments, no benchmark in common): exit 2, no report.
-func runGate(ctx context.Context, g *gateSetup, seed uint64, stderr io.Writer) (*compare.GateReport, error) {
+// arguments, no benchmark in common): exit 2, no report. signal says which
+// signal, if any, cancelled ctx (catchSignals): the report's exit code is
+// 128 + its number.
+func runGate(ctx context.Context, g *gateSetup, seed uint64, signal func() *interruptError, stderr io.Writer) (*compare.GateReport, error) {
 	start := time.Now()
 	deadline := start.Add(g.timeLimit)
 	r := &compare.GateReport{
@@ -452,7 +454,7 @@ func runGate(ctx context.Context, g *gateSetup, seed uint64, stderr io.Writer) (
 	if g.noise != nil {
 		r.NoiseFile = g.noisePath
 	}
-	interrupted := false
+	interrupted, sig := false, 0
 	finish := func(gt *compare.Gate) *compare.GateReport {
 		if gt != nil {
 			r.Benchmarks = gt.Verdicts()
@@ -460,7 +462,7 @@ func runGate(ctx context.Context, g *gateSetup, seed uint64, stderr io.Writer) (
 			r.SetSeries(gt.SeriesList())
 		}
 		r.ElapsedNS = time.Since(start).Nanoseconds()
-		r.Finish(interrupted)
+		r.Finish(interrupted, sig)
 		return r
 	}
 	// fail records why the gate cannot finish; the report is then
@@ -469,6 +471,13 @@ func runGate(ctx context.Context, g *gateSetup, seed uint64, stderr io.Writer) (
 		if ctx.Err() != nil {
 			interrupted = true
 			r.Failure = "interrupted; the gate is incomplete"
+			if ie := signal(); ie != nil {
+				// The exit status (and the document's exit_code) is the
+				// shell's for that signal: a CI runner's cancel (SIGTERM)
+				// reads 143, not 130 as if someone pressed Ctrl-C.
+				sig = int(ie.sig)
+				r.Failure = ie.Error() + "; the gate is incomplete"
+			}
 			return
 		}
 		r.Failure = err.Error()
