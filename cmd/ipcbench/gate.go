@@ -80,7 +80,9 @@ error rate split across the looks, Holm-corrected across benchmarks.
   inconclusive  anything else, with the MDE: the change this run could resolve
 
 Arms: two ipcbench binaries (--base ./old/ipcbench --head ./new/ipcbench), each round running
-'BIN run <args after --> --budget B --no-save --format json --filter <undecided>'; or two
+'BIN run <args after --> --budget B --no-save --format json --filter <undecided>' (the args say
+what to measure: --time, --budget, --rounds, --format, --out, --no-save, --profile, --report and
+--strict are the gate's or make no sense per round, and are refused); or two
 commands for the spawn and output scenarios (--base-cmd 'node old.js' --head-cmd 'node new.js'),
 measured in this process.
 --aa runs the same arm twice: the noise floor and false-alarm rate of this runner per benchmark,
@@ -216,6 +218,9 @@ func parseGate(f *gateFlags, sel []string) (*gateSetup, error) {
 		if f.filter != "" || f.scenarios != "spawn,output" {
 			return nil, usagef("--filter and --scenarios are for command arms; for binary arms put run arguments after -- (e.g. -- spawn --filter fork)")
 		}
+		if err := checkGateRunArgs(sel); err != nil {
+			return nil, err
+		}
 		g.base, g.head = compare.Arm{Kind: "binary", What: f.base}, compare.Arm{Kind: "binary", What: head}
 		g.selection = sel
 		g.arms = &binaryArms{base: f.base, head: head, sel: sel}
@@ -245,6 +250,53 @@ func parseGate(f *gateFlags, sel []string) (*gateSetup, error) {
 		g.arms = ca
 	}
 	return g, nil
+}
+
+// gateOwnedRunFlags are the run flags a gate's run arguments (after --)
+// may not carry, and why: the gate sets them itself on every round, or
+// they make no sense for one short round. Given to the arms they would
+// fail every round ("arm failed", exit 4, after the warmup) or be quietly
+// overridden; `BIN list`, the gate's only look at the arguments before
+// measuring, ignores them all.
+var gateOwnedRunFlags = map[string]string{
+	"time":    "the gate sets each round's sampling time (--budget) itself; give the gate's own --time or --budget, before --",
+	"budget":  "the gate sets each round's sampling time itself; give the gate's own --budget (per benchmark, arm and round) or --time, before --",
+	"rounds":  "the gate runs its own rounds (each arm invocation is one visit); set how many with the gate's --stages",
+	"format":  "the gate reads each round's results as JSON; for other formats use the gate's --markdown, --json, --bench, --github-benchmark",
+	"out":     "the gate saves no round (--no-save); its own files are --json, --markdown, --bench, --github-benchmark",
+	"no-save": "the gate passes it itself",
+	"profile": "a round's profile would cover one short round and be written nowhere (--no-save); profile with ipcbench run --profile",
+	"report":  "a capacity report needs a saved run, and a gate saves none; use ipcbench run --report",
+	"strict":  "a short round's figure is often weak, and --strict would fail the arm (exit 3) for it; the gate judges its precision itself (the MDE)",
+}
+
+// checkGateRunArgs refuses run arguments of binary arms that carry a flag
+// the gate owns (gateOwnedRunFlags), as --flag or --flag=value. The values
+// of run's other flags are skipped, so a value that looks like a flag
+// (--filter --time) is not mistaken for one; a flag this build does not
+// know (a newer head's) is passed on.
+func checkGateRunArgs(sel []string) error {
+	var rf runFlags
+	known := &cobra.Command{}
+	addRunFlags(known, &rf)
+	for i := 0; i < len(sel); i++ {
+		a := sel[i]
+		if a == "--" {
+			break // what follows is arguments, not flags
+		}
+		name, ok := strings.CutPrefix(a, "--")
+		if !ok {
+			continue
+		}
+		name, _, inline := strings.Cut(name, "=")
+		if why, owned := gateOwnedRunFlags[name]; owned {
+			return usagef("--%s in the run arguments after -- is not for a gate: %s", name, why)
+		}
+		if fl := known.Flags().Lookup(name); fl != nil && !inline && fl.NoOptDefVal == "" {
+			i++ // its value
+		}
+	}
+	return nil
 }
 
 // checkWritable proves a file can be created in path's directory, without

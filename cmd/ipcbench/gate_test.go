@@ -206,6 +206,18 @@ func TestGateUsageErrors(t *testing.T) {
 		{[]string{"gate", "--base", "a", "--head", "b", "--noise", noise}, "a results document, not a noise file"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--noise", filepath.Join(dir, "none.json")}, "no such file"},
 		{[]string{"gate", "spawn", "--base", "a", "--head", "b"}, "no arguments before --"},
+		// Run flags the gate sets itself, or that make no sense per round,
+		// are refused before anything runs (not an arm failure minutes later).
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "spawn", "--time", "10s"}, "--time in the run arguments after -- is not for a gate: the gate sets"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "spawn", "--time=10s"}, "--time in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--budget", "1s"}, "--budget in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--rounds=3"}, "--rounds in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--format", "text"}, "--format in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--out", "x"}, "--out in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--no-save"}, "--no-save in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "spawn", "--report", "bogus"}, "--report in the run arguments after -- is not for a gate: a capacity report needs a saved run"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--profile", "cpu"}, "--profile in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--strict"}, "--strict in the run arguments"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--json", "/proc/nope/g.json"}, `--json "/proc/nope/g.json" cannot be written`},
 		{[]string{"gate", "--base", "a", "--head", "b", "--markdown", dir}, "it is a directory"},
 	}
@@ -301,5 +313,25 @@ func TestGateRealBinaries(t *testing.T) {
 	r, err := compare.DecodeGate(data)
 	if err != nil || r.Rounds != 3 || len(r.Benchmarks) != 1 || r.Env.NumCPU == 0 || r.Samples[0].Base[0] <= 0 {
 		t.Fatalf("report %v %+v", err, r)
+	}
+}
+
+// The values of run's flags, and what follows a second --, are not
+// mistaken for the flags the gate owns; flags this build does not know
+// (a newer head's) pass.
+func TestGateRunArgsValuesPass(t *testing.T) {
+	for _, sel := range [][]string{
+		{"spawn", "--filter", "--time"},
+		{"spawn", "--cmd", "--budget 1s", "--cores", "1"},
+		{"spawn", "--stderr", "--filter", "x"},
+		{"spawn", "--", "--time"},
+		{"spawn", "--some-new-flag", "3"},
+	} {
+		if err := checkGateRunArgs(sel); err != nil {
+			t.Errorf("%q: %v", sel, err)
+		}
+	}
+	if err := checkGateRunArgs([]string{"spawn", "--stderr", "--time", "1s"}); err == nil {
+		t.Error("--time after a boolean flag must be refused")
 	}
 }
