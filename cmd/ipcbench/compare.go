@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -73,21 +71,13 @@ func newCompareCmd(stdout io.Writer) *cobra.Command {
 	return c
 }
 
-// loadRun reads a saved run (a results.json or a run directory). The
-// gate's verdict and noise documents carry a schema version too; they are
-// named, not misread as an empty run.
+// loadRun reads a saved run (a results.json or a run directory); the
+// gate's verdict and noise documents are named, not misread as an empty
+// run (results.Unmarshal refuses them with ErrNotRun).
 func loadRun(path string) (*results.Set, error) {
 	s, err := results.Load(path)
 	if err != nil {
 		return nil, usageError{err}
-	}
-	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
-		if data, err := os.ReadFile(path); err == nil {
-			var probe struct{ Kind string }
-			if json.Unmarshal(data, &probe) == nil && probe.Kind != "" {
-				return nil, usagef("%s is an %s document, not an ipcbench results document (a results.json or a run directory)", path, probe.Kind)
-			}
-		}
 	}
 	return s, nil
 }

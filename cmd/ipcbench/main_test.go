@@ -179,7 +179,16 @@ func TestReportRefusesCorruptAndFuture(t *testing.T) {
 	os.WriteFile(corrupt, []byte(`{"schema_version": 1, "benchmarks": [`), 0o644)
 	future := filepath.Join(dir, "f.json")
 	os.WriteFile(future, []byte(`{"schema_version": 7}`), 0o644)
-	for p, want := range map[string]string{corrupt: "corrupt", future: "newer than this ipcbench"} {
+	// A gate's verdict document (it has a schema_version too) is named,
+	// as a file and as a run directory's results.json, not reported as an
+	// empty run with exit 0.
+	gate := filepath.Join(dir, "gate.json")
+	os.WriteFile(gate, []byte(`{"schema_version": 1, "kind": "ipcbench-gate", "outcome": "pass", "benchmarks": []}`), 0o644)
+	gateRun := filepath.Join(dir, "run")
+	os.Mkdir(gateRun, 0o755)
+	os.WriteFile(filepath.Join(gateRun, results.FileName), []byte(`{"schema_version": 1, "kind": "ipcbench-noise", "benchmarks": []}`), 0o644)
+	for p, want := range map[string]string{corrupt: "corrupt", future: "newer than this ipcbench",
+		gate: "is an ipcbench gate document, not a run", gateRun: "is an ipcbench noise document, not a run"} {
 		code, out, errs := runCLI(t, "report", p)
 		if code != exitUsage || !strings.Contains(errs, want) || out != "" {
 			t.Errorf("%s: exit %d stderr %q", p, code, errs)
