@@ -338,3 +338,13 @@ func TestSmallRolesStartBeforeHeavyInits(t *testing.T) {
 		}
 	}
 }
+
+// run --help lists every exit status README documents.
+func TestRunHelpExitStatuses(t *testing.T) {
+	code, out, _ := runCLI(t, "run", "--help")
+	for _, want := range []string{"0 all ran", "1 a benchmark failed", "2 usage error", "3 --strict", "128+N ended by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP)"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("run --help (exit %d) lacks %q:\n%s", code, want, out)
+		}
+	}
+}

@@ -89,8 +89,10 @@ func newRunCmd(stdout, stderr io.Writer, all []string) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run [all|" + strings.Join(scenarios.GroupNames(), "|") + "]...",
 		Short: "Run benchmarks and print a table (data on stdout, progress on stderr)",
-		Long: "Run benchmarks. Exit status: 0 all ran, 1 a benchmark failed (the others still ran and were saved),\n" +
-			"2 usage error, 130 interrupted (what was measured is saved).",
+		Long: "Run benchmarks. Exit status: 0 all ran; 1 a benchmark failed (the others still ran and were saved),\n" +
+			"or the results could not be saved or printed; 2 usage error; 3 --strict and a figure is weak (noisy,\n" +
+			"busy machine, steal, too few samples); 128+N ended by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP),\n" +
+			"what was measured saved and marked partial. A second signal ends ipcbench at once.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.args, f.given = all, givenFlags(cmd)
 			return doRun(cmd.Context(), args, &f, stdout, stderr)
