@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/ipcbench/ipcbench/compare"
 	"github.com/ipcbench/ipcbench/internal/child"
+	"github.com/ipcbench/ipcbench/internal/leakcheck"
 	"github.com/ipcbench/ipcbench/internal/sys"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -342,6 +346,44 @@ func TestFaultGateSignal(t *testing.T) {
 			}
 			c.checkClean()
 		})
+	}
+}
+
+// A command arm that hangs is ended by the engine's abort (child.KillAll)
+// and the gate's watchdog, which kill the round's processes and spare the
+// run's guardian: it must outlive the hang to sweep up should the gate
+// itself be killed later.
+func TestGateHangSparesGuardian(t *testing.T) {
+	leakcheck.Check(t)
+	defer guard(io.Discard)()
+	guardian := 0
+	for _, pid := range sys.ChildrenOf(os.Getpid()) {
+		if isGuardian(pid) {
+			guardian = pid
+		}
+	}
+	if guardian == 0 {
+		t.Skip("no guardian started here")
+	}
+	a, err := newCommandArms("/bin/true", "sleep 30", "spawn", "mode=spawn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _, _, _, err := a.list(context.Background(), time.Second)
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("list: %v %v", keys, err)
+	}
+	t0 := time.Now()
+	_, _, _, _, err = a.round(context.Background(), keys, true, 20*time.Millisecond, time.Second)
+	var ae *armError
+	if !errors.As(err, &ae) || ae.arm != "head" || !strings.Contains(ae.msg, "hung") {
+		t.Fatalf("round: %v, want the head arm hung", err)
+	}
+	if took := time.Since(t0); took > 10*time.Second {
+		t.Errorf("a 1s round timeout took %s to end the round", took)
+	}
+	if syscall.Kill(guardian, 0) != nil || !isGuardian(guardian) {
+		t.Fatal("the hang's kill took the guardian with it")
 	}
 }
 
