@@ -157,6 +157,7 @@ type verdictJSON struct {
 	Outcome        Outcome      `json:"verdict"`
 	Reason         string       `json:"reason"`
 	DecidedAt      int          `json:"decided_at_rounds,omitempty"`
+	RegressedAt    int          `json:"regression_at_rounds,omitempty"`
 }
 
 // MarshalJSON writes the interval as change, ci_low, ci_high, ci_level.
@@ -166,7 +167,7 @@ func (v Verdict) MarshalJSON() ([]byte, error) {
 		BaseMedian: v.BaseMedian, HeadMedian: v.HeadMedian,
 		Change: num(v.Change.Est), CILow: num(v.Change.Lo), CIHigh: num(v.Change.Hi), CILevel: v.Change.Level,
 		Threshold: num(v.Threshold), NoiseFloor: v.NoiseFloor, MDE: num(v.MDE), PRegression: v.PRegression,
-		Outcome: v.Outcome, Reason: v.Reason, DecidedAt: v.DecidedAt,
+		Outcome: v.Outcome, Reason: v.Reason, DecidedAt: v.DecidedAt, RegressedAt: v.RegressedAt,
 	}
 	if math.IsInf(v.NoiseFloor, 1) {
 		w.NoiseFloor = -1
@@ -186,7 +187,7 @@ func (v *Verdict) UnmarshalJSON(data []byte) error {
 	*v = Verdict{
 		Name: w.Name, Unit: w.Unit, HigherIsBetter: w.HigherIsBetter, Rounds: w.Rounds,
 		BaseMedian: w.BaseMedian, HeadMedian: w.HeadMedian, Threshold: unnum(w.Threshold, math.Inf(1)), NoiseFloor: w.NoiseFloor,
-		PRegression: w.PRegression, Outcome: w.Outcome, Reason: w.Reason, DecidedAt: w.DecidedAt,
+		PRegression: w.PRegression, Outcome: w.Outcome, Reason: w.Reason, DecidedAt: w.DecidedAt, RegressedAt: w.RegressedAt,
 		MDE: unnum(w.MDE, math.Inf(1)),
 	}
 	if v.NoiseFloor < 0 {
@@ -235,9 +236,13 @@ type NoiseBench struct {
 	// MDE is the largest A/A MDE seen, Rounds the fewest rounds behind it.
 	MDE    float64 `json:"mde"`
 	Rounds int     `json:"rounds"`
-	// FalseAlarms counts A/A repeats that called a regression at the
-	// margin alone (floors ignored): this runner's false-alarm rate is
-	// FalseAlarms/Repeats.
+	// FalseAlarms counts A/A repeats in which any look called a
+	// regression at the margin alone (floors ignored): a real gate stops
+	// at the first look calling one, so each is a gate it would have
+	// failed, though a later look of the exhaustive A/A un-called it.
+	// FalseAlarms/Repeats is this runner's false-alarm rate (at most: a
+	// real gate that passed the benchmark at an earlier look would have
+	// stopped measuring it).
 	FalseAlarms int       `json:"false_alarms"`
 	Repeats     int       `json:"repeats"`
 	Changes     []float64 `json:"changes"` // the A/A estimates, one per repeat
@@ -265,7 +270,11 @@ func NoiseFromAA(reports []*GateReport, margin float64) *Noise {
 			b := &n.Benchmarks[i]
 			b.Repeats++
 			b.Rounds = min(b.Rounds, v.Rounds)
-			if v.Outcome == Regression && v.Threshold <= margin {
+			// Any look, not only the last: an exhaustive A/A gate never
+			// freezes a verdict, so its last look may have lost a
+			// regression that a real gate would have stopped at. The
+			// floor below stays the last look's (the most rounds).
+			if (v.Outcome == Regression || v.RegressedAt > 0) && v.Threshold <= margin {
 				b.FalseAlarms++
 			}
 			if !v.Change.OK || b.Floor < 0 {
