@@ -28,9 +28,10 @@ func newCompareCmd(stdout io.Writer) *cobra.Command {
 		Use:   "compare OLD NEW",
 		Short: "Compare two saved runs (results.json files or run directories) benchmark by benchmark",
 		Long: "Compare two saved runs: per benchmark in both, the medians, the change with its 95% CI (Hodges-Lehmann),\n" +
-			"a Mann-Whitney p and a verdict (faster, slower, ~). Runs of different machines get no verdict unless\n" +
-			"--allow-env-mismatch. A verdict between two saved runs is only as strong as the drift between them:\n" +
-			"changes within --threshold are ~. To decide, measure both in one job: ipcbench gate.\n" +
+			"a Mann-Whitney p and a verdict (faster, slower, ~, or ? with too few values for an interval). Runs of\n" +
+			"different machines get no verdict unless --allow-env-mismatch. A verdict between two saved runs is only\n" +
+			"as strong as the drift between them: it needs the change beyond +T or -T (--threshold) by a test against\n" +
+			"that bound, Holm-corrected across the table. To decide, measure both in one job: ipcbench gate.\n" +
 			"Exit status: 0 compared, 2 bad input (unreadable file, no benchmark in common, bad flag).",
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
