@@ -6,16 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ipcbench/ipcbench/compare"
 	"github.com/ipcbench/ipcbench/internal/sys"
+	"github.com/ipcbench/ipcbench/internal/units"
+	"github.com/ipcbench/ipcbench/report"
 	"github.com/ipcbench/ipcbench/results"
 	"github.com/spf13/cobra"
 )
@@ -193,7 +193,12 @@ func parseGate(f *gateFlags, sel []string) (*gateSetup, error) {
 		if o.path == "" {
 			continue
 		}
-		if err := checkWritable(o.path); err != nil {
+		if err := report.CheckWritable(o.path, false); err != nil {
+			// The probe's own name would only confuse: say why.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
 			return nil, usagef("%s %q cannot be written: %v", o.flag, o.path, err)
 		}
 	}
@@ -299,33 +304,23 @@ func checkGateRunArgs(sel []string) error {
 	return nil
 }
 
-// checkWritable proves a file can be created in path's directory, without
-// touching path itself.
-func checkWritable(path string) error {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return errors.New("it is a directory")
-	}
-	probe := filepath.Join(filepath.Dir(path), ".ipcbench-probe-"+strconv.Itoa(os.Getpid()))
-	if err := results.WriteFileAtomic(probe, nil); err != nil {
-		return errors.Unwrap(err)
-	}
-	return os.Remove(probe)
-}
-
+// stagesFlag is --stages: increasing round counts of at least 2, parsed
+// as every list of counts is (units.ParseIntList refuses "10,,20").
 func stagesFlag(s string) ([]int, error) {
-	var out []int
-	for _, p := range splitList(s) {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 2 {
+	if strings.TrimSpace(s) == "" {
+		return nil, usagef("--stages is empty: give round counts, e.g. 10,20,40")
+	}
+	out, err := units.ParseIntList(s)
+	if err != nil {
+		return nil, usagef("--stages: %v", err)
+	}
+	for i, n := range out {
+		if n < 2 {
 			return nil, usagef("--stages %q: stages are round counts of at least 2, e.g. 10,20,40", s)
 		}
-		if len(out) > 0 && n <= out[len(out)-1] {
+		if i > 0 && n <= out[i-1] {
 			return nil, usagef("--stages %q must increase, e.g. 10,20,40", s)
 		}
-		out = append(out, n)
-	}
-	if len(out) == 0 {
-		return nil, usagef("--stages is empty: give round counts, e.g. 10,20,40")
 	}
 	return out, nil
 }

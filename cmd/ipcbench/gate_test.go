@@ -197,6 +197,9 @@ func TestGateUsageErrors(t *testing.T) {
 		{[]string{"gate", "--base", "a", "--head", "b", "--max-regression", "0%"}, "must be above 0"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--stages", "20,10"}, "must increase"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--stages", "1"}, "at least 2"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--stages", "10,,20"}, `--stages: bad number "" in list "10,,20"`},
+		{[]string{"gate", "--base", "a", "--head", "b", "--stages", ""}, "--stages is empty"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--stages", "10,x"}, `--stages: bad number "x"`},
 		{[]string{"gate", "--base", "a", "--head", "b", "--inconclusive", "maybe"}, "accepted fail, pass"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--repeat", "3"}, "--repeat is for --aa"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--filter", "x"}, "put run arguments after --"},
@@ -219,7 +222,8 @@ func TestGateUsageErrors(t *testing.T) {
 		{[]string{"gate", "--base", "a", "--head", "b", "--", "--profile", "cpu"}, "--profile in the run arguments"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--", "--strict"}, "--strict in the run arguments"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--json", "/proc/nope/g.json"}, `--json "/proc/nope/g.json" cannot be written`},
-		{[]string{"gate", "--base", "a", "--head", "b", "--markdown", dir}, "it is a directory"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--markdown", dir}, fmt.Sprintf("--markdown %q cannot be written: %s is a directory", dir, dir)},
+		{[]string{"gate", "--base", "a", "--head", "b", "--json", "/proc/nope/g.json"}, `--json "/proc/nope/g.json" cannot be written: no such file or directory`},
 	}
 	checkUsageErrors(t, cases)
 }
