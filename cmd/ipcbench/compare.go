@@ -33,7 +33,7 @@ func newCompareCmd(stdout io.Writer) *cobra.Command {
 			"as strong as the drift between them: it needs the change beyond +T or -T (--threshold) by a test against\n" +
 			"that bound, Holm-corrected across the table. To decide, measure both in one job: ipcbench gate.\n" +
 			"Exit status: 0 compared, 2 bad input (unreadable file, no benchmark in common, bad flag).",
-		Args: cobra.ExactArgs(2),
+		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			render, ok := compareFormats[format]
 			if !ok {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -346,5 +347,30 @@ func TestRunHelpExitStatuses(t *testing.T) {
 		if code != 0 || !strings.Contains(out, want) {
 			t.Errorf("run --help (exit %d) lacks %q:\n%s", code, want, out)
 		}
+	}
+}
+
+// Usage errors are told by where they come from, not by their text: a
+// system call's EINVAL ("invalid argument") is a failure (1); cobra's
+// own flag and argument errors are usage errors (2), with one line.
+func TestUsageClassifiedByOrigin(t *testing.T) {
+	if code := exitCode(fmt.Errorf("sched_setaffinity: %w", syscall.EINVAL), io.Discard); code != exitFailed {
+		t.Errorf("EINVAL from a system call: exit %d, want %d", code, exitFailed)
+	}
+	if code := exitCode(fmt.Errorf("unknown flag: --x"), io.Discard); code != exitFailed {
+		t.Errorf("an unmarked error reading like cobra's: exit %d, want %d", code, exitFailed)
+	}
+	checkUsageErrors(t, []usageCase{
+		{[]string{"nosuch"}, `unknown command "nosuch" for "ipcbench"`},
+		{[]string{"rnu"}, "did you mean run?"},
+		{[]string{"--bogus"}, "unknown flag: --bogus"},
+		{[]string{"run", "--rounds", "x"}, `invalid argument "x" for "--rounds" flag`},
+		{[]string{"run", "--rounds"}, "flag needs an argument: --rounds"},
+		{[]string{"version", "x"}, `unknown command "x" for "ipcbench version"`},
+		{[]string{"report"}, "requires at least 1 arg(s)"},
+		{[]string{"gate", "--repeat", "many"}, `invalid argument "many" for "--repeat" flag`},
+	})
+	if code, out, _ := runCLI(t); code != 0 || !strings.Contains(out, "Available Commands") {
+		t.Errorf("no command: exit %d, want the help:\n%s", code, out)
 	}
 }
