@@ -69,6 +69,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "spawn", "--cores", "100000"}, "more than the"},
 		{[]string{"run", "spawn", "--profile", "gpu"}, "unknown profile kind \"gpu\" (accepted: cpu, heap, allocs, mutex, block)"},
 		{[]string{"run", "spawn", "--nosuchflag"}, "unknown flag"},
+		// 0 is not a silent "default" for these.
+		{[]string{"run", "spawn", "--rounds", "0"}, "--rounds 0 is out of range (1..100); leave the flag out for the default"},
+		{[]string{"run", "spawn", "--min-samples=0"}, "--min-samples 0 is out of range (1..10000)"},
+		{[]string{"list", "spawn", "--target-ci", "0"}, "--target-ci 0 is out of range"},
 		{[]string{"run", "spawn", "--out", "/proc/ipcbench-no"}, "is not writable"},
 		{[]string{"report"}, "requires at least 1 arg"},
 		{[]string{"run", "parentmem", "--parent-mem", "0,1000000GiB"}, "--parent-mem 1000000GiB: holding it touched needs 1000000GiB plus a 256MiB margin, but only"},

@@ -271,6 +271,21 @@ func samplingConfig(f *runFlags, profiling bool) (bench.Config, bench.Rounds, er
 		}
 		r.PerBenchmark, cfg.Budget = d, d
 	}
+	// 0 is these flags' "not given", never a value: given, it would
+	// silently mean the default (README documents no such meaning), so it
+	// is refused.
+	for _, z := range []struct {
+		flag, accepted string
+		zero           bool
+	}{
+		{"--rounds", "1..100", f.rounds == 0},
+		{"--min-samples", "1..10000", f.minSamples == 0},
+		{"--target-ci", "between 0 and 1, e.g. 0.10 for ±5%", f.targetCI == 0},
+	} {
+		if z.zero && f.given[z.flag] {
+			return cfg, r, usagef("%s 0 is out of range (%s); leave the flag out for the default", z.flag, z.accepted)
+		}
+	}
 	switch {
 	case f.rounds < 0 || f.rounds > 100:
 		return cfg, r, usagef("--rounds %d is out of range (1..100)", f.rounds)
