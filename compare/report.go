@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ipcbench/ipcbench/results"
@@ -329,7 +330,8 @@ func LoadNoise(path string) (*Noise, error) {
 	if probe.Kind != KindNoise || probe.SchemaVersion == nil {
 		what := "not a noise file"
 		if probe.Kind != "" {
-			what = "a " + probe.Kind + " document, not a noise file"
+			kind := results.Clean(probe.Kind) // from the file
+			what = article(kind) + " " + kind + " document, not a noise file"
 		} else if probe.SchemaVersion != nil {
 			what = "a results document, not a noise file"
 		}
@@ -343,6 +345,14 @@ func LoadNoise(path string) (*Noise, error) {
 		return nil, fmt.Errorf("compare: %s: corrupt noise file: %w", path, err)
 	}
 	return &n, nil
+}
+
+// article is "an" before a vowel ("an ipcbench-gate document"), else "a".
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // EncodeNoise is the noise file's bytes.

@@ -176,9 +176,13 @@ func TestGateFakeArmsFaults(t *testing.T) {
 			t.Errorf("%s: a failed gate must say so and never pass:\n%s", c.name, stdout)
 		}
 	}
-	code, _, stderr := runCLI(t, append([]string{"gate", "--base", base, "--head", filepath.Join(dir, "missing")}, quick...)...)
+	code, stdout, stderr := runCLI(t, append([]string{"gate", "--base", base, "--head", filepath.Join(dir, "missing")}, quick...)...)
 	if code != 4 || !strings.Contains(stderr, "head arm: "+filepath.Join(dir, "missing")+" cannot be run") {
 		t.Errorf("missing binary: exit %d %q", code, stderr)
+	}
+	// Nothing was measured, so nothing is known of the machine.
+	if !strings.Contains(stdout, "machine: not known (no round was measured)") || strings.Contains(stdout, "0 CPUs") {
+		t.Errorf("a gate that failed before measuring describes the machine as:\n%s", stdout)
 	}
 }
 
@@ -186,6 +190,8 @@ func TestGateUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	noise := filepath.Join(dir, "noise.json")
 	os.WriteFile(noise, []byte(`{"schema_version":2,"benchmarks":[]}`), 0o644)
+	gateDoc := filepath.Join(dir, "gate.json")
+	os.WriteFile(gateDoc, []byte(`{"schema_version":1,"kind":"ipcbench-gate","benchmarks":[]}`), 0o644)
 	cases := []usageCase{
 		{[]string{"gate"}, "no arms"},
 		{[]string{"gate", "--base", "a"}, "--base without --head"},
@@ -207,6 +213,7 @@ func TestGateUsageErrors(t *testing.T) {
 		{[]string{"gate", "--base-cmd", "true", "--head-cmd", "true", "--scenarios", "roundtrip"}, `"roundtrip" cannot take a command`},
 		{[]string{"gate", "--base-cmd", "true", "--head-cmd", "true", "--filter", "nomatch"}, "matches no benchmark"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--noise", noise}, "a results document, not a noise file"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--noise", gateDoc}, "is an ipcbench-gate document, not a noise file"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--noise", filepath.Join(dir, "none.json")}, "no such file"},
 		{[]string{"gate", "spawn", "--base", "a", "--head", "b"}, "no arguments before --"},
 		// Run flags the gate sets itself, or that make no sense per round,
