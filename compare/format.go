@@ -97,7 +97,9 @@ func envLine(e results.Env) string {
 	if e.CPUModel != "" {
 		parts = append(parts, e.CPUModel)
 	}
-	parts = append(parts, fmt.Sprintf("%d CPUs", max(e.NumCPU, len(e.AllowedCPUs))))
+	if n := max(e.NumCPU, len(e.AllowedCPUs)); n > 0 {
+		parts = append(parts, fmt.Sprintf("%d CPUs", n))
+	}
 	if e.CgroupCPUs > 0 {
 		parts = append(parts, fmt.Sprintf("cgroup quota %g CPUs", e.CgroupCPUs))
 	}
@@ -112,6 +114,11 @@ func envLine(e results.Env) string {
 	}
 	if e.Hostname != "" {
 		parts = append(parts, "host "+e.Hostname)
+	}
+	if len(parts) == 0 {
+		// A gate that failed before its first round learnt nothing of
+		// the machine: say so, not "0 CPUs".
+		return "not known (no round was measured)"
 	}
 	return strings.Join(parts, ", ")
 }

@@ -51,7 +51,7 @@ func fixedReport() *GateReport {
 		{Name: "Output/collect=streamed/mode=raw/size=67108864/write=65536/cores=1", Unit: "MB/s", Rounds: []int{1}, Base: []float64{4300}, Head: []float64{4350}},
 	}
 	r.InconclusivePass = false
-	r.Finish(false)
+	r.Finish(false, 0)
 	return r
 }
 

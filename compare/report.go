@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/ipcbench/ipcbench/results"
@@ -104,8 +105,10 @@ func (r *GateReport) SetSeries(series []*Series) {
 
 // Finish sets the outcome and exit code: a failure or an interrupt wins
 // over any verdict (a partial gate never passes), then regression, then
-// inconclusive, then pass.
-func (r *GateReport) Finish(interrupted bool) {
+// inconclusive, then pass. signal is the number of the signal that
+// interrupted the gate (exit 128+signal, recorded in ExitCode); 0 when it
+// was interrupted otherwise (a cancelled context: ExitInterrupted).
+func (r *GateReport) Finish(interrupted bool, signal int) {
 	switch {
 	case interrupted:
 		r.Outcome = Interrupted
@@ -115,6 +118,9 @@ func (r *GateReport) Finish(interrupted bool) {
 		r.Outcome = Overall(r.Benchmarks)
 	}
 	r.ExitCode = ExitCode(r.Outcome, r.InconclusivePass)
+	if interrupted && signal > 0 {
+		r.ExitCode = ExitSignal(signal)
+	}
 }
 
 // Counts are how many benchmarks got each verdict.
@@ -152,6 +158,7 @@ type verdictJSON struct {
 	Outcome        Outcome      `json:"verdict"`
 	Reason         string       `json:"reason"`
 	DecidedAt      int          `json:"decided_at_rounds,omitempty"`
+	RegressedAt    int          `json:"regression_at_rounds,omitempty"`
 }
 
 // MarshalJSON writes the interval as change, ci_low, ci_high, ci_level.
@@ -161,7 +168,7 @@ func (v Verdict) MarshalJSON() ([]byte, error) {
 		BaseMedian: v.BaseMedian, HeadMedian: v.HeadMedian,
 		Change: num(v.Change.Est), CILow: num(v.Change.Lo), CIHigh: num(v.Change.Hi), CILevel: v.Change.Level,
 		Threshold: num(v.Threshold), NoiseFloor: v.NoiseFloor, MDE: num(v.MDE), PRegression: v.PRegression,
-		Outcome: v.Outcome, Reason: v.Reason, DecidedAt: v.DecidedAt,
+		Outcome: v.Outcome, Reason: v.Reason, DecidedAt: v.DecidedAt, RegressedAt: v.RegressedAt,
 	}
 	if math.IsInf(v.NoiseFloor, 1) {
 		w.NoiseFloor = -1
@@ -181,7 +188,7 @@ func (v *Verdict) UnmarshalJSON(data []byte) error {
 	*v = Verdict{
 		Name: w.Name, Unit: w.Unit, HigherIsBetter: w.HigherIsBetter, Rounds: w.Rounds,
 		BaseMedian: w.BaseMedian, HeadMedian: w.HeadMedian, Threshold: unnum(w.Threshold, math.Inf(1)), NoiseFloor: w.NoiseFloor,
-		PRegression: w.PRegression, Outcome: w.Outcome, Reason: w.Reason, DecidedAt: w.DecidedAt,
+		PRegression: w.PRegression, Outcome: w.Outcome, Reason: w.Reason, DecidedAt: w.DecidedAt, RegressedAt: w.RegressedAt,
 		MDE: unnum(w.MDE, math.Inf(1)),
 	}
 	if v.NoiseFloor < 0 {
@@ -230,9 +237,13 @@ type NoiseBench struct {
 	// MDE is the largest A/A MDE seen, Rounds the fewest rounds behind it.
 	MDE    float64 `json:"mde"`
 	Rounds int     `json:"rounds"`
-	// FalseAlarms counts A/A repeats that called a regression at the
-	// margin alone (floors ignored): this runner's false-alarm rate is
-	// FalseAlarms/Repeats.
+	// FalseAlarms counts A/A repeats in which any look called a
+	// regression at the margin alone (floors ignored): a real gate stops
+	// at the first look calling one, so each is a gate it would have
+	// failed, though a later look of the exhaustive A/A un-called it.
+	// FalseAlarms/Repeats is this runner's false-alarm rate (at most: a
+	// real gate that passed the benchmark at an earlier look would have
+	// stopped measuring it).
 	FalseAlarms int       `json:"false_alarms"`
 	Repeats     int       `json:"repeats"`
 	Changes     []float64 `json:"changes"` // the A/A estimates, one per repeat
@@ -260,7 +271,11 @@ func NoiseFromAA(reports []*GateReport, margin float64) *Noise {
 			b := &n.Benchmarks[i]
 			b.Repeats++
 			b.Rounds = min(b.Rounds, v.Rounds)
-			if v.Outcome == Regression && v.Threshold <= margin {
+			// Any look, not only the last: an exhaustive A/A gate never
+			// freezes a verdict, so its last look may have lost a
+			// regression that a real gate would have stopped at. The
+			// floor below stays the last look's (the most rounds).
+			if (v.Outcome == Regression || v.RegressedAt > 0) && v.Threshold <= margin {
 				b.FalseAlarms++
 			}
 			if !v.Change.OK || b.Floor < 0 {
@@ -315,7 +330,8 @@ func LoadNoise(path string) (*Noise, error) {
 	if probe.Kind != KindNoise || probe.SchemaVersion == nil {
 		what := "not a noise file"
 		if probe.Kind != "" {
-			what = "a " + probe.Kind + " document, not a noise file"
+			kind := results.Clean(probe.Kind) // from the file
+			what = article(kind) + " " + kind + " document, not a noise file"
 		} else if probe.SchemaVersion != nil {
 			what = "a results document, not a noise file"
 		}
@@ -329,6 +345,14 @@ func LoadNoise(path string) (*Noise, error) {
 		return nil, fmt.Errorf("compare: %s: corrupt noise file: %w", path, err)
 	}
 	return &n, nil
+}
+
+// article is "an" before a vowel ("an ipcbench-gate document"), else "a".
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiouAEIOU", rune(word[0])) {
+		return "an"
+	}
+	return "a"
 }
 
 // EncodeNoise is the noise file's bytes.

@@ -55,10 +55,18 @@ type Row struct {
 	// two-sample Hodges-Lehmann shift of the log values with its
 	// Mann-Whitney interval.
 	Change Interval `json:"-"`
-	P      float64  `json:"p"` // Mann-Whitney, two-sided, before Holm
+	P      float64  `json:"p"` // Mann-Whitney, two-sided, against no change, before Holm
+	// PBeyond is the one-sided Mann-Whitney p that the change lies beyond
+	// the threshold: above +T or below -T (relative changes of the
+	// figure, as printed), whichever the data point to, before Holm. It is
+	// the test behind the verdict, and the dual of the interval: below
+	// (1-confidence)/2 exactly when the interval lies beyond that bound.
+	PBeyond float64 `json:"p_beyond"`
 	// Verdict: "faster", "slower", "~" (no change beyond the threshold
-	// that survives Holm), "" when refused.
+	// that survives Holm), "?" (too few values for an interval at this
+	// confidence: no verdict either way), "" when refused.
 	Verdict string `json:"verdict"`
+	up      bool   // PBeyond is for a rise of the figure (else a fall)
 }
 
 // Unpaired is a benchmark not compared, and why.
@@ -131,13 +139,13 @@ func Runs(old, new *results.Set, oldLabel, newLabel string, opt Options) (*Compa
 			c.NotCompared = append(c.NotCompared, Unpaired{nb.Name, why})
 			continue
 		}
-		row, err := compareOne(ob, nb, opt.Confidence)
+		row, err := compareOne(ob, nb, opt.Confidence, opt.Threshold)
 		if err != nil {
 			c.NotCompared = append(c.NotCompared, Unpaired{nb.Name, err.Error()})
 			continue
 		}
 		c.Rows = append(c.Rows, row)
-		ps = append(ps, row.P)
+		ps = append(ps, row.PBeyond)
 	}
 	for i := range old.Benchmarks {
 		if n := old.Benchmarks[i].Name; !newBy[n] {
@@ -147,10 +155,14 @@ func Runs(old, new *results.Set, oldLabel, newLabel string, opt Options) (*Compa
 	if len(c.Rows) == 0 {
 		return c, fmt.Errorf("compare: %w: %s and %s share no benchmark that ran in both (%d and %d benchmarks)", ErrNoCommon, oldLabel, newLabel, len(old.Benchmarks), len(new.Benchmarks))
 	}
-	// Holm across the table: one run of 270 benchmarks at p < 0.05 would
-	// otherwise show a dozen "changes" from chance alone.
-	sig := Holm(ps, 1-opt.Confidence)
-	tau := math.Log1p(opt.Threshold)
+	// Holm across the table, on the test of the verdict itself: a change
+	// beyond the threshold (ShiftGreater against +T or -T), not a change
+	// from zero. Then the verdicts, as a family, err with probability at
+	// most 1-confidence; testing against zero and then asking the
+	// uncorrected interval to clear the threshold controlled neither.
+	// Each row's p is the smaller of two one-sided tests, each at half the
+	// error rate as the two-sided interval's ends are (as the gate does).
+	sig := Holm(ps, (1-opt.Confidence)/2)
 	basis := map[string]int{}
 	for i := range c.Rows {
 		r := &c.Rows[i]
@@ -158,16 +170,14 @@ func Runs(old, new *results.Set, oldLabel, newLabel string, opt Options) (*Compa
 		if c.Refused != "" {
 			continue
 		}
-		r.Verdict = "~"
-		if !sig[i] || !r.Change.OK {
-			continue
-		}
-		lo, hi := orient(math.Log1p(r.Change.Lo), r.HigherIsBetter), orient(math.Log1p(r.Change.Hi), r.HigherIsBetter)
-		lo, hi = min(lo, hi), max(lo, hi)
-		switch { // on badness: a higher MB/s is "faster" too
-		case lo > tau:
+		switch {
+		case !r.Change.OK:
+			r.Verdict = "?" // no interval: neither a change nor its absence is shown
+		case !sig[i]:
+			r.Verdict = "~"
+		case r.up != r.HigherIsBetter: // a higher time, a lower MB/s
 			r.Verdict = "slower"
-		case hi < -tau:
+		default:
 			r.Verdict = "faster"
 		}
 	}
@@ -190,8 +200,30 @@ func notes(c *Comparison, basis map[string]int, old, new *results.Set) []string 
 	if basis["rounds"] > 0 {
 		n = append(n, fmt.Sprintf("%d benchmark(s) compared on per-round medians: they cover the drift within each run, still not the drift between runs.", basis["rounds"]))
 	}
-	n = append(n, fmt.Sprintf("Verdicts need a Mann-Whitney p below %s after Holm's correction over %d benchmarks and the whole %s interval beyond ±%s.",
-		trimFloat(1-c.Confidence), len(c.Rows), pct0(c.Confidence), pct0(c.Threshold)))
+	n = append(n, fmt.Sprintf("A verdict needs the change above +%s or below -%s by a Mann-Whitney test against that bound (p_beyond; the test of the %s interval shown), "+
+		"significant at %s (two-sided) after Holm's correction over %d benchmarks; p is the test against no change, before Holm.",
+		pct0(c.Threshold), pct0(c.Threshold), pct0(c.Confidence), trimFloat(1-c.Confidence), len(c.Rows)))
+	if q := countVerdict(c.Rows, "?"); q > 0 {
+		n = append(n, fmt.Sprintf("%d benchmark(s) marked ? have too few values for a %s interval: no verdict either way.", q, pct0(c.Confidence)))
+	}
+	for _, r := range []struct {
+		s     *results.Set
+		label string
+	}{{old, c.Old.Label}, {new, c.New.Label}} {
+		if r.s.Partial != "" {
+			n = append(n, fmt.Sprintf("%s is a partial run (%s): its figures stand on what it measured before it stopped.", r.label, r.s.Partial))
+		}
+	}
+	return n
+}
+
+func countVerdict(rows []Row, v string) int {
+	n := 0
+	for _, r := range rows {
+		if r.Verdict == v {
+			n++
+		}
+	}
 	return n
 }
 
@@ -222,8 +254,8 @@ func notComparable(ob, nb *results.Benchmark, oldLabel, newLabel string) string 
 }
 
 // compareOne is a row: per-round medians when both runs have rounds,
-// else batch values.
-func compareOne(ob, nb *results.Benchmark, conf float64) (Row, error) {
+// else batch values; threshold is T, the bounds of the verdict's test.
+func compareOne(ob, nb *results.Benchmark, conf, threshold float64) (Row, error) {
 	r := Row{Name: nb.Name, Unit: nb.Unit, HigherIsBetter: HigherIsBetter(nb.Unit), Basis: "rounds"}
 	ovals, nvals := RoundMedians(ob), RoundMedians(nb)
 	if ovals == nil || nvals == nil {
@@ -245,6 +277,21 @@ func compareOne(ob, nb *results.Benchmark, conf float64) (Row, error) {
 	if r.P, err = MannWhitneyP(lo, ln); err != nil {
 		return r, err
 	}
+	// The bounds are +T and -T on the figure, as printed: on the log
+	// scale ln(1+T) and ln(1-T), not ±ln(1+T) (which called -13.5%, inside
+	// ±15%, a change).
+	pUp, err := ShiftGreater(lo, ln, math.Log1p(threshold))
+	if err != nil {
+		return r, err
+	}
+	pDown := 1.0 // a fall of 100% or more cannot happen
+	if threshold < 1 {
+		if pDown, err = ShiftGreater(ln, lo, -math.Log1p(-threshold)); err != nil {
+			return r, err
+		}
+	}
+	r.up = pUp <= pDown
+	r.PBeyond = min(pUp, pDown)
 	return r, nil
 }
 

@@ -176,3 +176,109 @@ func render(t *testing.T, f func(w io.Writer, c *Comparison) error, c *Compariso
 	}
 	return b.String()
 }
+
+// Holm controls the verdicts themselves: ten benchmarks 17% slower on 8
+// rounds each clear +15% with their uncorrected 95% intervals here and
+// there, and the old rule (a p against no change, Holm-corrected, then
+// the uncorrected interval beyond ±T) called those slower; tested against
+// the threshold with Holm's correction over the ten, none is.
+func TestCompareHolmControlsVerdicts(t *testing.T) {
+	r := rand.New(rand.NewPCG(31, 32))
+	old, new := set("a", time.Time{}, machine), set("b", time.Time{}, machine)
+	for k := 0; k < 10; k++ {
+		name := "X" + string(rune('0'+k)) + "/cores=1"
+		old.Benchmarks = append(old.Benchmarks, bench(r, name, 1e6, 0.02, 8, 8))
+		new.Benchmarks = append(new.Benchmarks, bench(r, name, 1e6*1.17, 0.02, 8, 8))
+	}
+	c, err := Runs(old, new, "a", "b", DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	beyond := 0
+	for _, row := range c.Rows {
+		if row.Change.Lo > 0.15 && row.P < 0.05/10 {
+			beyond++
+		}
+		if row.Verdict != "~" {
+			t.Errorf("%s: %s (interval %+v, p_beyond %v): not significant over 10 benchmarks", row.Name, row.Verdict, row.Change, row.PBeyond)
+		}
+	}
+	if beyond == 0 {
+		t.Fatal("the case no longer shows the old rule's false verdicts: reseed it")
+	}
+	// The same at +21%: every one is slower, each with p_beyond under the
+	// two-sided 5%.
+	old, new = set("a", time.Time{}, machine), set("b", time.Time{}, machine)
+	for k := 0; k < 10; k++ {
+		name := "X" + string(rune('0'+k)) + "/cores=1"
+		old.Benchmarks = append(old.Benchmarks, bench(r, name, 1e6, 0.02, 8, 8))
+		new.Benchmarks = append(new.Benchmarks, bench(r, name, 1e6*1.21, 0.02, 8, 8))
+	}
+	c, _ = Runs(old, new, "a", "b", DefaultOptions())
+	for _, row := range c.Rows {
+		if row.Verdict != "slower" || !(row.PBeyond < 0.025) {
+			t.Errorf("+21%%: %s %s p_beyond %v", row.Name, row.Verdict, row.PBeyond)
+		}
+	}
+}
+
+// The threshold is +T and -T on the figure, as printed: -13.5% is within
+// ±15% (it was called faster when -T was taken as -ln(1.15) on the log
+// scale, i.e. -13.0%); -17% and +17% are beyond. MB/s turn the words.
+func TestCompareThresholdAsPrinted(t *testing.T) {
+	r := rand.New(rand.NewPCG(33, 34))
+	cases := []struct {
+		unit   string
+		ratio  float64
+		want   string
+		within bool
+	}{
+		{"ns/op", 0.865, "~", true},
+		{"ns/op", 0.83, "faster", false},
+		{"ns/op", 1.17, "slower", false},
+		{"ns/op", 1.14, "~", true},
+		{"MB/s", 0.865, "~", true},
+		{"MB/s", 0.83, "slower", false},
+		{"MB/s", 1.17, "faster", false},
+	}
+	for _, c := range cases {
+		ob, nb := bench(r, "X/cores=1", 1000, 0.002, 60, 0), bench(r, "X/cores=1", 1000*c.ratio, 0.002, 60, 0)
+		ob.Unit, nb.Unit = c.unit, c.unit
+		cmp, err := Runs(set("a", time.Time{}, machine, ob), set("b", time.Time{}, machine, nb), "a", "b", DefaultOptions())
+		if err != nil {
+			t.Fatal(err)
+		}
+		row := cmp.Rows[0]
+		if row.Verdict != c.want {
+			t.Errorf("%s ×%v: %s, want %s (change %+v, p_beyond %v)", c.unit, c.ratio, row.Verdict, c.want, row.Change, row.PBeyond)
+		}
+		if c.within && !(row.Change.Lo > -0.15 && row.Change.Hi < 0.15) {
+			t.Errorf("%s ×%v: the case is not within ±15%%: %+v", c.unit, c.ratio, row.Change)
+		}
+	}
+}
+
+// No interval (3 rounds a side are too few for 95%) is "?", not "~":
+// nothing was shown either way. A partial run is said to be one.
+func TestCompareNoIntervalAndPartial(t *testing.T) {
+	r := rand.New(rand.NewPCG(35, 36))
+	old := set("a", time.Time{}, machine, bench(r, "X/cores=1", 1e6, 0.02, 30, 3))
+	new := set("b", time.Time{}, machine, bench(r, "X/cores=1", 1e6, 0.02, 30, 3))
+	new.Partial = "SIGINT after 40s: 1 of 9 planned benchmarks have figures"
+	c, err := Runs(old, new, "old.json", "new.json", DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if row := c.Rows[0]; row.Basis != "rounds" || row.Change.OK || row.Verdict != "?" {
+		t.Fatalf("row %+v", row)
+	}
+	text := render(t, CompareText, c)
+	for _, s := range []string{"marked ? have too few values for a 95% interval", "new.json is a partial run (SIGINT after 40s"} {
+		if !strings.Contains(text, s) {
+			t.Errorf("text lacks %q:\n%s", s, text)
+		}
+	}
+	if strings.Contains(text, "old.json is a partial run") {
+		t.Errorf("old is not partial:\n%s", text)
+	}
+}

@@ -147,6 +147,58 @@ func SignedRankTwoSided(d []float64) (float64, error) {
 	return math.Min(1, 2*math.Min(pg, pl)), nil
 }
 
+// ShiftGreater is the one-sided p-value of the Mann-Whitney test of H0:
+// y is shifted relative to x by at most mu, against H1: by more than mu.
+// The statistic is the number of pair differences y_j - x_i above mu (ties
+// at mu count half), the U of y - mu against x, so the test and ShiftHL's
+// interval agree: the interval at level 1-2p lies above mu exactly when
+// this p is below p (as SignedRankGreater is to SignedRankHL). With mu
+// the margin it tests "a change beyond the margin" directly, which is
+// what a verdict needs and what Holm's correction can then control.
+func ShiftGreater(x, y []float64, mu float64) (float64, error) {
+	n1, n2 := len(x), len(y)
+	if n1 == 0 || n2 == 0 {
+		return 1, fmt.Errorf("%w: two-sample test needs values on both sides (got %d and %d)", ErrTooFew, n1, n2)
+	}
+	if err := checkFinite(x, y); err != nil {
+		return 1, err
+	}
+	if math.IsNaN(mu) {
+		return 1, fmt.Errorf("compare: shift %g is not a number", mu)
+	}
+	xs, ys := sortedCopy(x), sortedCopy(y)
+	N := n1 * n2
+	le := countPairDiffs(xs, ys, mu)
+	// #{diff < mu} is #{diff <= the float just below mu}: the differences
+	// are the very floats countPairDiffs compares.
+	lt := countPairDiffs(xs, ys, math.Nextafter(mu, math.Inf(-1)))
+	u := float64(N-le) + float64(le-lt)/2
+	// P(U >= u); a half-integer u (ties) is rounded up: conservative.
+	return rankSumUpper(n1, n2, math.Ceil(u)), nil
+}
+
+// rankSumUpper is P(U >= u) under the null for sizes n1, n2.
+func rankSumUpper(n1, n2 int, u float64) float64 {
+	N := n1 * n2
+	if u <= 0 {
+		return 1
+	}
+	if u > float64(N) {
+		return 0
+	}
+	if n1 > exactRankSumMax || n2 > exactRankSumMax {
+		mean := float64(N) / 2
+		sd := math.Sqrt(float64(n1) * float64(n2) * float64(n1+n2+1) / 12)
+		return 1 - stats.StdNormal.CDF((u-0.5-mean)/sd)
+	}
+	pmf := rankSumDist(n1, n2)
+	p := 0.0
+	for q := int(u); q <= N; q++ {
+		p += pmf[q]
+	}
+	return math.Min(1, p)
+}
+
 // MannWhitneyP is the two-sided p-value of the Mann-Whitney U test that x
 // and y come from one population (moremath's, which benchstat uses: exact
 // for small samples, normal with tie and continuity corrections beyond).

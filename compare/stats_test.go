@@ -195,6 +195,46 @@ func TestSignedRankTestMatchesInterval(t *testing.T) {
 	}
 }
 
+// The shifted Mann-Whitney test and the two-sample interval agree
+// (duality), exact and normal-approximated sizes alike, so a verdict from
+// the test is one the interval shows.
+func TestShiftTestMatchesInterval(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for trial := 0; trial < 300; trial++ {
+		n1, n2 := 3+r.IntN(40), 3+r.IntN(40)
+		if trial%10 == 0 {
+			n1, n2 = 51+r.IntN(100), 51+r.IntN(100) // the normal approximation
+		}
+		x, y := make([]float64, n1), make([]float64, n2)
+		shift := r.NormFloat64() * 0.05
+		for i := range x {
+			x[i] = r.NormFloat64() * 0.03
+		}
+		for i := range y {
+			y[i] = shift + r.NormFloat64()*0.03
+		}
+		mu := r.NormFloat64() * 0.03
+		iv, _ := ShiftHL(x, y, 0.95)
+		p, err := ShiftGreater(x, y, mu)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if iv.OK && (iv.Lo > mu) != (p < 0.025) {
+			t.Fatalf("n=%d,%d mu=%v: interval %+v, p %v disagree", n1, n2, mu, iv, p)
+		}
+	}
+	// By hand, sizes 3 and 3 (C(6,3) = 20 equally likely rank sets; U
+	// takes 0..9 with counts 1,1,2,3,3,3,3,2,1,1): all 9 differences of
+	// {4,5,6} - {1,2,3} are above 0, P(U >= 9) = 1/20; 6 are above 2.5,
+	// P(U >= 6) = 7/20.
+	x, y := []float64{1, 2, 3}, []float64{4, 5, 6}
+	for mu, want := range map[float64]float64{0: 1.0 / 20, 2.5: 7.0 / 20} {
+		if p, _ := ShiftGreater(x, y, mu); math.Abs(p-want) > 1e-12 {
+			t.Errorf("ShiftGreater(mu=%v) = %v, want %v", mu, p, want)
+		}
+	}
+}
+
 func TestHolm(t *testing.T) {
 	// Holm (1979) style: p sorted 0.01, 0.02, 0.03, 0.04 at alpha 0.05:
 	// 0.01 <= 0.05/4, 0.02 > 0.05/3 → only the first rejected.

@@ -54,11 +54,20 @@ const (
 	ExitUsage        = 2
 	ExitInconclusive = 3
 	ExitArmFailed    = 4
-	ExitInterrupted  = 130
+	// ExitInterrupted is an interrupt without a known signal (a cancelled
+	// context), read as Ctrl-C; signal N ends a gate with ExitSignal(N).
+	ExitInterrupted = 130
 )
 
+// ExitSignal is the exit status of a gate ended by signal number sig:
+// 128+sig, as a shell reports a process killed by it (SIGINT 130, SIGTERM
+// 143, SIGHUP 129), so that a CI runner's cancel (SIGTERM) reads as one.
+func ExitSignal(sig int) int { return 128 + sig }
+
 // ExitCode is the exit status for a gate outcome; inconclusivePass maps
-// inconclusive to 0 (--inconclusive=pass).
+// inconclusive to 0 (--inconclusive=pass). Interrupted maps to
+// ExitInterrupted; a gate that knows its signal uses ExitSignal (see
+// GateReport.Finish).
 func ExitCode(o Outcome, inconclusivePass bool) int {
 	switch o {
 	case Pass:
@@ -182,6 +191,13 @@ type Verdict struct {
 	// DecidedAt is the round count of the look that decided it (0: not
 	// decided before the gate ended).
 	DecidedAt int `json:"decided_at_rounds,omitempty"`
+	// RegressedAt is the round count of the first look that called it a
+	// regression (0: none did). In a gate it is DecidedAt when the outcome
+	// is a regression; in an exhaustive (A/A) gate, whose verdicts are
+	// never frozen, a later look may have un-called it, and a real gate,
+	// which stops at the first look calling a regression, would have
+	// failed all the same: the false alarm counts (NoiseFromAA).
+	RegressedAt int `json:"regression_at_rounds,omitempty"`
 }
 
 // Look evaluates every series at one look with the plan's per-look level:
@@ -281,8 +297,9 @@ type Gate struct {
 	series   []*Series
 	index    map[results.Name]int
 	final    map[results.Name]Verdict
-	looks    int  // looks taken
-	exhaust  bool // never stop early (calibration)
+	regAt    map[results.Name]int // the first look calling a regression, by round count
+	looks    int                  // looks taken
+	exhaust  bool                 // never stop early (calibration)
 	verdicts []Verdict
 }
 
@@ -296,7 +313,7 @@ func NewGate(plan Plan, names []results.Name, units []string, floors map[results
 	if len(names) == 0 {
 		return nil, fmt.Errorf("compare: a gate needs at least one benchmark")
 	}
-	g := &Gate{plan: plan, floors: floors, index: map[results.Name]int{}, final: map[results.Name]Verdict{}, exhaust: exhaust}
+	g := &Gate{plan: plan, floors: floors, index: map[results.Name]int{}, final: map[results.Name]Verdict{}, regAt: map[results.Name]int{}, exhaust: exhaust}
 	for i, n := range names {
 		if _, dup := g.index[n]; dup {
 			return nil, fmt.Errorf("compare: benchmark %s twice in one gate", n)
@@ -356,6 +373,10 @@ func (g *Gate) Look() (over bool) {
 			vs[i] = f
 			continue
 		}
+		if vs[i].Outcome == Regression && g.regAt[n] == 0 {
+			g.regAt[n] = vs[i].Rounds
+		}
+		vs[i].RegressedAt = g.regAt[n]
 		if vs[i].Outcome != Inconclusive {
 			vs[i].DecidedAt = vs[i].Rounds
 			if !g.exhaust {

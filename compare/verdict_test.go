@@ -1,6 +1,7 @@
 package compare
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -283,5 +284,77 @@ func TestCalibrationNoise(t *testing.T) {
 	fl := n.Floors()
 	if fl["Quiet"] != q.Floor || fl["Loud"] != l.Floor {
 		t.Errorf("floors %v", fl)
+	}
+}
+
+// An interrupted gate exits 128+N for signal N and records it; without a
+// known signal (a cancelled context) it reads as Ctrl-C. An interrupt wins
+// over any verdict.
+func TestFinishInterruptedExitCode(t *testing.T) {
+	for _, c := range []struct{ sig, want int }{{0, ExitInterrupted}, {2, 130}, {15, 143}, {1, 129}} {
+		r := &GateReport{Benchmarks: []Verdict{{Outcome: Pass}}}
+		r.Finish(true, c.sig)
+		if r.Outcome != Interrupted || r.ExitCode != c.want {
+			t.Errorf("signal %d: %s, exit %d; want interrupted, %d", c.sig, r.Outcome, r.ExitCode, c.want)
+		}
+	}
+	r := &GateReport{Benchmarks: []Verdict{{Outcome: Pass}}}
+	r.Finish(false, 15)
+	if r.Outcome != Pass || r.ExitCode != 0 {
+		t.Errorf("not interrupted: %s, exit %d", r.Outcome, r.ExitCode)
+	}
+}
+
+// An exhaustive (A/A) gate never freezes a verdict, so a regression
+// called at an early look can be gone by the last; a real gate would have
+// stopped there and failed. The false alarm must count, while the noise
+// floor stays the last look's.
+func TestAAFalseAlarmAtAnyLook(t *testing.T) {
+	plan := Plan{MaxRegression: 0.05, Confidence: 0.95, Stages: []int{8, 40}}
+	name := results.Name("Spawn/mode=spawn/cores=1")
+	g, err := NewGate(plan, []results.Name{name}, []string{"ns/op"}, nil, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(from, to int, ratio float64) {
+		for i := from; i <= to; i++ {
+			wiggle := 1 + float64(i%5-2)/1000
+			if err := g.Add(name, i, 1000, 1000*ratio*wiggle); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	add(1, 8, 1.30) // a burst: the first look calls +30% a regression
+	if g.Look() {
+		t.Fatal("an exhaustive gate is not over at its first look")
+	}
+	if v := g.Verdicts()[0]; v.Outcome != Regression || v.RegressedAt != 8 {
+		t.Fatalf("first look: %s, regressed at %d", v.Outcome, v.RegressedAt)
+	}
+	add(9, 40, 1.0) // then nothing: the last look does not call it
+	g.Look()
+	last := g.Verdicts()[0]
+	if last.Outcome == Regression || last.RegressedAt != 8 {
+		t.Fatalf("last look: %s, regressed at %d; want no regression now, and the early one kept", last.Outcome, last.RegressedAt)
+	}
+	// Through the verdict document and back, as a calibration's reports are.
+	var buf bytes.Buffer
+	r := &GateReport{SchemaVersion: GateSchemaVersion, Kind: KindGate, AA: true, Benchmarks: g.Verdicts()}
+	r.Finish(false, 0)
+	if err := GateJSON(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeGate(buf.Bytes())
+	if err != nil || back.Benchmarks[0].RegressedAt != 8 {
+		t.Fatalf("decoded: %v %+v", err, back)
+	}
+	n := NoiseFromAA([]*GateReport{back, {Benchmarks: []Verdict{{Name: name, Outcome: Pass, Threshold: 0.05, Change: Interval{Est: 0, Lo: -0.01, Hi: 0.01, OK: true}}}}}, 0.05)
+	b := n.Benchmarks[0]
+	if b.FalseAlarms != 1 || b.Repeats != 2 {
+		t.Errorf("false alarms %d of %d repeats, want 1 of 2", b.FalseAlarms, b.Repeats)
+	}
+	lo, hi := math.Abs(math.Log1p(last.Change.Lo)), math.Abs(math.Log1p(last.Change.Hi))
+	if want := Rel(max(lo, hi, math.Log1p(0.01))); math.Abs(b.Floor-want) > 1e-12 {
+		t.Errorf("floor %v, want the last looks' %v", b.Floor, want)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -249,13 +250,26 @@ func Decode(r io.Reader) (*Set, error) {
 	return Unmarshal(data)
 }
 
-// Unmarshal parses one results document, refusing unknown or future versions.
+// ErrNotRun is returned for another ipcbench document (a gate's verdicts,
+// a noise file, compare's JSON) given where a run is expected.
+var ErrNotRun = errors.New("not a run")
+
+// Unmarshal parses one results document, refusing unknown or future
+// versions and the other documents of ipcbench (ErrNotRun).
 func Unmarshal(data []byte) (*Set, error) {
 	var probe struct {
-		SchemaVersion *int `json:"schema_version"`
+		SchemaVersion *int   `json:"schema_version"`
+		Kind          string `json:"kind"`
 	}
 	if err := json.Unmarshal(data, &probe); err != nil {
 		return nil, fmt.Errorf("results: corrupt or not an ipcbench results document: %w", err)
+	}
+	if probe.Kind != "" {
+		// A run carries no kind; the gate's verdict and noise documents
+		// and compare's JSON do, and have a schema_version too: without
+		// this they would read as a run with no benchmarks, and a report
+		// of nothing would exit 0.
+		return nil, fmt.Errorf("results: this is %s, %w (a results.json, a journal or a run directory is expected)", kindName(probe.Kind), ErrNotRun)
 	}
 	if probe.SchemaVersion == nil {
 		return nil, errors.New("results: not an ipcbench results document: no schema_version")
@@ -270,6 +284,21 @@ func Unmarshal(data []byte) (*Set, error) {
 		return nil, fmt.Errorf("results: corrupt results document: %w", err)
 	}
 	return &s, nil
+}
+
+// kindName is how a document's kind reads in a sentence: "an ipcbench
+// gate document" for "ipcbench-gate"; a foreign kind is quoted, cleaned of
+// control characters and clipped (it comes from the file).
+func kindName(kind string) string {
+	if rest, ok := strings.CutPrefix(kind, "ipcbench-"); ok && rest != "" && !strings.ContainsFunc(rest, func(r rune) bool {
+		return (r < 'a' || r > 'z') && r != '-'
+	}) {
+		return "an ipcbench " + rest + " document"
+	}
+	if len(kind) > 40 {
+		kind = kind[:40] + "…"
+	}
+	return fmt.Sprintf("a document of kind %q", Clean(kind))
 }
 
 // MaxDocument bounds what Load reads: a results document of even the

@@ -79,6 +79,20 @@ func TestDecodeRefusesBadDocuments(t *testing.T) {
 	if !errors.Is(err, ErrFutureVersion) {
 		t.Errorf("future version error %v does not wrap ErrFutureVersion", err)
 	}
+	// ipcbench's other documents carry a schema_version and a kind: they
+	// are named, never read as a run with no benchmarks.
+	for doc, want := range map[string]string{
+		`{"schema_version": 1, "kind": "ipcbench-gate", "benchmarks": []}`:    "this is an ipcbench gate document, not a run",
+		`{"schema_version": 1, "kind": "ipcbench-noise", "benchmarks": []}`:   "this is an ipcbench noise document, not a run",
+		`{"schema_version": 1, "kind": "ipcbench-compare", "benchmarks": []}`: "this is an ipcbench compare document, not a run",
+		`{"schema_version": 99, "kind": "ipcbench-gate"}`:                     "this is an ipcbench gate document, not a run",
+		`{"schema_version": 2, "kind": "Evil\u001b[2J"}`:                      `this is a document of kind "Evil[2J", not a run`,
+	} {
+		_, err := Unmarshal([]byte(doc))
+		if !errors.Is(err, ErrNotRun) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want ErrNotRun and %q", doc, err, want)
+		}
+	}
 }
 
 // TestReadsSchema1 reads a document of the first schema, whose warnings

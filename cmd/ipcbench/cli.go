@@ -33,7 +33,12 @@ var errBenchFailed = errors.New("a benchmark failed")
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRoot(stdout, stderr, args)
 	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
+	return exitCode(root.ExecuteContext(ctx), stderr)
+}
+
+// exitCode is the exit status for a command's result, its reason printed
+// on stderr.
+func exitCode(err error, stderr io.Writer) int {
 	var st exitStatus // compare and gate choose their own status (gate.go)
 	switch {
 	case err == nil:
@@ -53,22 +58,44 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return exitWeak
 	}
 	fmt.Fprintln(stderr, "ipcbench: "+err.Error())
+	// Cobra's own flag and argument errors arrive as usageError too
+	// (newRoot: SetFlagErrorFunc, usageArgs): classified by where they come
+	// from, never by their text, so that an EINVAL ("invalid argument")
+	// from a system call stays exit 1.
 	var ue usageError
-	if errors.As(err, &ue) || isCobraUsage(err) {
+	if errors.As(err, &ue) {
 		return exitUsage
 	}
 	return exitFailed
 }
 
-// isCobraUsage recognises cobra's own flag and argument errors.
-func isCobraUsage(err error) bool {
-	msg := err.Error()
-	for _, p := range []string{"unknown flag", "unknown shorthand", "flag needs an argument", "invalid argument", "unknown command", "accepts ", "requires at least", "bad flag syntax"} {
-		if strings.Contains(msg, p) {
-			return true
+// usageArgs makes a command's argument validator report usage errors.
+func usageArgs(v cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := v(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+// rootArgs refuses an unknown command, with cobra's suggestions on one
+// line.
+func rootArgs(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += " (did you mean " + strings.Join(s, ", ") + "?)"
+	}
+	var names []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
 		}
 	}
-	return false
+	return fmt.Errorf("%s; commands: %s", msg, strings.Join(names, ", "))
 }
 
 func newRoot(stdout, stderr io.Writer, args []string) *cobra.Command {
@@ -77,7 +104,16 @@ func newRoot(stdout, stderr io.Writer, args []string) *cobra.Command {
 		Short:         "Benchmark process spawning, child output and IPC on Linux",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Cobra checks for an unknown command only on a root without Args,
+		// and returns that error unmarked; with Args of its own the root is
+		// found for any word, so it must run: its help, with no command.
+		Args:                       usageArgs(rootArgs),
+		SuggestionsMinimumDistance: 2,
+		RunE:                       func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
+	// Flag errors of every command (unknown flag, missing or bad value)
+	// are the user's: exit 2.
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newCompareCmd(stdout), newGateCmd(stdout, stderr))
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -89,7 +125,7 @@ func newVersionCmd(stdout io.Writer) *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Args:  usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fmt.Fprintln(stdout, "ipcbench", version())
 			return nil

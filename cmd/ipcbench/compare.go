@@ -1,10 +1,8 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 
@@ -30,11 +28,12 @@ func newCompareCmd(stdout io.Writer) *cobra.Command {
 		Use:   "compare OLD NEW",
 		Short: "Compare two saved runs (results.json files or run directories) benchmark by benchmark",
 		Long: "Compare two saved runs: per benchmark in both, the medians, the change with its 95% CI (Hodges-Lehmann),\n" +
-			"a Mann-Whitney p and a verdict (faster, slower, ~). Runs of different machines get no verdict unless\n" +
-			"--allow-env-mismatch. A verdict between two saved runs is only as strong as the drift between them:\n" +
-			"changes within --threshold are ~. To decide, measure both in one job: ipcbench gate.\n" +
+			"a Mann-Whitney p and a verdict (faster, slower, ~, or ? with too few values for an interval). Runs of\n" +
+			"different machines get no verdict unless --allow-env-mismatch. A verdict between two saved runs is only\n" +
+			"as strong as the drift between them: it needs the change beyond +T or -T (--threshold) by a test against\n" +
+			"that bound, Holm-corrected across the table. To decide, measure both in one job: ipcbench gate.\n" +
 			"Exit status: 0 compared, 2 bad input (unreadable file, no benchmark in common, bad flag).",
-		Args: cobra.ExactArgs(2),
+		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			render, ok := compareFormats[format]
 			if !ok {
@@ -73,21 +72,13 @@ func newCompareCmd(stdout io.Writer) *cobra.Command {
 	return c
 }
 
-// loadRun reads a saved run (a results.json or a run directory). The
-// gate's verdict and noise documents carry a schema version too; they are
-// named, not misread as an empty run.
+// loadRun reads a saved run (a results.json or a run directory); the
+// gate's verdict and noise documents are named, not misread as an empty
+// run (results.Unmarshal refuses them with ErrNotRun).
 func loadRun(path string) (*results.Set, error) {
 	s, err := results.Load(path)
 	if err != nil {
 		return nil, usageError{err}
-	}
-	if fi, err := os.Stat(path); err == nil && !fi.IsDir() {
-		if data, err := os.ReadFile(path); err == nil {
-			var probe struct{ Kind string }
-			if json.Unmarshal(data, &probe) == nil && probe.Kind != "" {
-				return nil, usagef("%s is an %s document, not an ipcbench results document (a results.json or a run directory)", path, probe.Kind)
-			}
-		}
 	}
 	return s, nil
 }

@@ -95,6 +95,11 @@ func TestCompareBadInput(t *testing.T) {
 		return p
 	}
 	noise := write("noise.json", `{"schema_version":1,"kind":"ipcbench-noise","benchmarks":[]}`)
+	// A directory whose results.json is a gate's verdict document: the
+	// kind is checked wherever the document comes from.
+	gateDir := filepath.Join(dir, "gatedir")
+	os.Mkdir(gateDir, 0o755)
+	os.WriteFile(filepath.Join(gateDir, results.FileName), []byte(`{"schema_version":1,"kind":"ipcbench-gate","benchmarks":[]}`), 0o644)
 	cases := []struct {
 		args []string
 		want string
@@ -105,7 +110,8 @@ func TestCompareBadInput(t *testing.T) {
 		{[]string{"compare", good, write("trunc.json", `{"schema_version": 2, "benchmarks": [{"name":`)}, "corrupt"},
 		{[]string{"compare", good, write("future.json", `{"schema_version": 99}`)}, "newer than this ipcbench"},
 		{[]string{"compare", good, write("other.json", `{"hello": "world"}`)}, "not an ipcbench results document: no schema_version"},
-		{[]string{"compare", good, noise}, "is an ipcbench-noise document, not an ipcbench results document"},
+		{[]string{"compare", good, noise}, "noise.json: results: this is an ipcbench noise document, not a run"},
+		{[]string{"compare", good, gateDir}, "gatedir/results.json: results: this is an ipcbench gate document, not a run"},
 		{[]string{"compare", good, other}, "share no benchmark"},
 		{[]string{"compare", "--format", "csv", good, good}, `--format "csv" is not a compare format (accepted: json, markdown, text)`},
 		{[]string{"compare", "--threshold", "15", good, good}, `--threshold "15" is ambiguous`},

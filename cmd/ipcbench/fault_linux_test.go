@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipcbench/ipcbench/compare"
 	"github.com/ipcbench/ipcbench/internal/child"
+	"github.com/ipcbench/ipcbench/internal/leakcheck"
 	"github.com/ipcbench/ipcbench/internal/sys"
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -57,6 +62,16 @@ type cli struct {
 
 func startCLI(t *testing.T, out string, wrap []string, args ...string) *cli {
 	t.Helper()
+	argv := append([]string{"run"}, args...)
+	argv = append(argv, "--out", out, "--format", "text")
+	return startCommand(t, out, wrap, argv...)
+}
+
+// startCommand starts this test binary as `ipcbench ARGS...` (any
+// command), wrapped in wrap (e.g. a prlimit), tagged and in a process
+// group of its own.
+func startCommand(t *testing.T, out string, wrap []string, args ...string) *cli {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -64,9 +79,7 @@ func startCLI(t *testing.T, out string, wrap []string, args ...string) *cli {
 	var b [8]byte
 	_, _ = rand.Read(b[:])
 	c := &cli{t: t, tag: "IPCBENCH_FAULT_TAG=" + hex.EncodeToString(b[:]), out: out, tmp: t.TempDir(), done: make(chan struct{})}
-	argv := append([]string{exe, "run"}, args...)
-	argv = append(argv, "--out", out, "--format", "text")
-	argv = append(wrap, argv...)
+	argv := append(append(append([]string{}, wrap...), exe), args...)
 	c.cmd = exec.Command(argv[0], argv[1:]...)
 	c.cmd.Env = append(os.Environ(), envCLI+"=1", c.tag, "TMPDIR="+c.tmp, "GORACE=atexit_sleep_ms=0")
 	c.cmd.Stdout, c.cmd.Stderr = &c.stdout, &c.stderr
@@ -288,6 +301,89 @@ func TestFaults(t *testing.T) {
 				c.checkClean()
 			})
 		})
+	}
+}
+
+// A signal ends a gate with 128 + its number, in the exit status and in
+// the verdict document: a CI runner's cancel (SIGTERM) reads 143, not the
+// 130 of Ctrl-C. The head arm's command is hit mid-spawn.
+func TestFaultGateSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fault injection starts real gates")
+	}
+	for _, s := range []struct {
+		sig  syscall.Signal
+		code int
+	}{{syscall.SIGTERM, 143}, {syscall.SIGHUP, 129}} {
+		t.Run(sigName(s.sig), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			started, js := filepath.Join(dir, "started"), filepath.Join(dir, "g.json")
+			head := fmt.Sprintf("sh -c 'touch %s; exec sleep 30'", started)
+			c := startCommand(t, t.TempDir(), nil, "gate", "--base-cmd", "/bin/true", "--head-cmd", head,
+				"--scenarios", "spawn", "--filter", "mode=spawn", "--stages", "4", "--budget", "20ms", "--json", js)
+			for deadline := time.Now().Add(30 * time.Second); ; {
+				if _, err := os.Stat(started); err == nil {
+					break
+				}
+				select {
+				case <-c.done:
+					t.Fatalf("the gate ended before the signal (exit %d):\n%s", c.code, c.stderr.String())
+				case <-time.After(20 * time.Millisecond):
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the head arm did not start in 30s")
+				}
+			}
+			syscall.Kill(c.cmd.Process.Pid, s.sig)
+			c.wait(15 * time.Second)
+			if c.code != s.code || !strings.Contains(c.stderr.String(), sigName(s.sig)) || strings.Contains(c.stdout.String(), "PASS") {
+				t.Fatalf("exit %d, want %d, the signal named and no pass\n%s\n%s", c.code, s.code, c.stdout.String(), c.stderr.String())
+			}
+			data, _ := os.ReadFile(js)
+			if r, err := compare.DecodeGate(data); err != nil || r.Outcome != compare.Interrupted || r.ExitCode != s.code {
+				t.Fatalf("verdict document: %v %+v", err, r)
+			}
+			c.checkClean()
+		})
+	}
+}
+
+// A command arm that hangs is ended by the engine's abort (child.KillAll)
+// and the gate's watchdog, which kill the round's processes and spare the
+// run's guardian: it must outlive the hang to sweep up should the gate
+// itself be killed later.
+func TestGateHangSparesGuardian(t *testing.T) {
+	leakcheck.Check(t)
+	defer guard(io.Discard)()
+	guardian := 0
+	for _, pid := range sys.ChildrenOf(os.Getpid()) {
+		if isGuardian(pid) {
+			guardian = pid
+		}
+	}
+	if guardian == 0 {
+		t.Skip("no guardian started here")
+	}
+	a, err := newCommandArms("/bin/true", "sleep 30", "spawn", "mode=spawn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, _, _, _, err := a.list(context.Background(), time.Second)
+	if err != nil || len(keys) == 0 {
+		t.Fatalf("list: %v %v", keys, err)
+	}
+	t0 := time.Now()
+	_, _, _, _, err = a.round(context.Background(), keys, true, 20*time.Millisecond, time.Second)
+	var ae *armError
+	if !errors.As(err, &ae) || ae.arm != "head" || !strings.Contains(ae.msg, "hung") {
+		t.Fatalf("round: %v, want the head arm hung", err)
+	}
+	if took := time.Since(t0); took > 10*time.Second {
+		t.Errorf("a 1s round timeout took %s to end the round", took)
+	}
+	if syscall.Kill(guardian, 0) != nil || !isGuardian(guardian) {
+		t.Fatal("the hang's kill took the guardian with it")
 	}
 }
 

@@ -6,16 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ipcbench/ipcbench/compare"
 	"github.com/ipcbench/ipcbench/internal/sys"
+	"github.com/ipcbench/ipcbench/internal/units"
+	"github.com/ipcbench/ipcbench/report"
 	"github.com/ipcbench/ipcbench/results"
 	"github.com/spf13/cobra"
 )
@@ -80,7 +80,9 @@ error rate split across the looks, Holm-corrected across benchmarks.
   inconclusive  anything else, with the MDE: the change this run could resolve
 
 Arms: two ipcbench binaries (--base ./old/ipcbench --head ./new/ipcbench), each round running
-'BIN run <args after --> --budget B --no-save --format json --filter <undecided>'; or two
+'BIN run <args after --> --budget B --no-save --format json --filter <undecided>' (the args say
+what to measure: --time, --budget, --rounds, --format, --out, --no-save, --profile, --report and
+--strict are the gate's or make no sense per round, and are refused); or two
 commands for the spawn and output scenarios (--base-cmd 'node old.js' --head-cmd 'node new.js'),
 measured in this process.
 --aa runs the same arm twice: the noise floor and false-alarm rate of this runner per benchmark,
@@ -191,7 +193,12 @@ func parseGate(f *gateFlags, sel []string) (*gateSetup, error) {
 		if o.path == "" {
 			continue
 		}
-		if err := checkWritable(o.path); err != nil {
+		if err := report.CheckWritable(o.path, false); err != nil {
+			// The probe's own name would only confuse: say why.
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
 			return nil, usagef("%s %q cannot be written: %v", o.flag, o.path, err)
 		}
 	}
@@ -215,6 +222,9 @@ func parseGate(f *gateFlags, sel []string) (*gateSetup, error) {
 		}
 		if f.filter != "" || f.scenarios != "spawn,output" {
 			return nil, usagef("--filter and --scenarios are for command arms; for binary arms put run arguments after -- (e.g. -- spawn --filter fork)")
+		}
+		if err := checkGateRunArgs(sel); err != nil {
+			return nil, err
 		}
 		g.base, g.head = compare.Arm{Kind: "binary", What: f.base}, compare.Arm{Kind: "binary", What: head}
 		g.selection = sel
@@ -247,33 +257,70 @@ func parseGate(f *gateFlags, sel []string) (*gateSetup, error) {
 	return g, nil
 }
 
-// checkWritable proves a file can be created in path's directory, without
-// touching path itself.
-func checkWritable(path string) error {
-	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
-		return errors.New("it is a directory")
-	}
-	probe := filepath.Join(filepath.Dir(path), ".ipcbench-probe-"+strconv.Itoa(os.Getpid()))
-	if err := results.WriteFileAtomic(probe, nil); err != nil {
-		return errors.Unwrap(err)
-	}
-	return os.Remove(probe)
+// gateOwnedRunFlags are the run flags a gate's run arguments (after --)
+// may not carry, and why: the gate sets them itself on every round, or
+// they make no sense for one short round. Given to the arms they would
+// fail every round ("arm failed", exit 4, after the warmup) or be quietly
+// overridden; `BIN list`, the gate's only look at the arguments before
+// measuring, ignores them all.
+var gateOwnedRunFlags = map[string]string{
+	"time":    "the gate sets each round's sampling time (--budget) itself; give the gate's own --time or --budget, before --",
+	"budget":  "the gate sets each round's sampling time itself; give the gate's own --budget (per benchmark, arm and round) or --time, before --",
+	"rounds":  "the gate runs its own rounds (each arm invocation is one visit); set how many with the gate's --stages",
+	"format":  "the gate reads each round's results as JSON; for other formats use the gate's --markdown, --json, --bench, --github-benchmark",
+	"out":     "the gate saves no round (--no-save); its own files are --json, --markdown, --bench, --github-benchmark",
+	"no-save": "the gate passes it itself",
+	"profile": "a round's profile would cover one short round and be written nowhere (--no-save); profile with ipcbench run --profile",
+	"report":  "a capacity report needs a saved run, and a gate saves none; use ipcbench run --report",
+	"strict":  "a short round's figure is often weak, and --strict would fail the arm (exit 3) for it; the gate judges its precision itself (the MDE)",
 }
 
+// checkGateRunArgs refuses run arguments of binary arms that carry a flag
+// the gate owns (gateOwnedRunFlags), as --flag or --flag=value. The values
+// of run's other flags are skipped, so a value that looks like a flag
+// (--filter --time) is not mistaken for one; a flag this build does not
+// know (a newer head's) is passed on.
+func checkGateRunArgs(sel []string) error {
+	var rf runFlags
+	known := &cobra.Command{}
+	addRunFlags(known, &rf)
+	for i := 0; i < len(sel); i++ {
+		a := sel[i]
+		if a == "--" {
+			break // what follows is arguments, not flags
+		}
+		name, ok := strings.CutPrefix(a, "--")
+		if !ok {
+			continue
+		}
+		name, _, inline := strings.Cut(name, "=")
+		if why, owned := gateOwnedRunFlags[name]; owned {
+			return usagef("--%s in the run arguments after -- is not for a gate: %s", name, why)
+		}
+		if fl := known.Flags().Lookup(name); fl != nil && !inline && fl.NoOptDefVal == "" {
+			i++ // its value
+		}
+	}
+	return nil
+}
+
+// stagesFlag is --stages: increasing round counts of at least 2, parsed
+// as every list of counts is (units.ParseIntList refuses "10,,20").
 func stagesFlag(s string) ([]int, error) {
-	var out []int
-	for _, p := range splitList(s) {
-		n, err := strconv.Atoi(p)
-		if err != nil || n < 2 {
+	if strings.TrimSpace(s) == "" {
+		return nil, usagef("--stages is empty: give round counts, e.g. 10,20,40")
+	}
+	out, err := units.ParseIntList(s)
+	if err != nil {
+		return nil, usagef("--stages: %v", err)
+	}
+	for i, n := range out {
+		if n < 2 {
 			return nil, usagef("--stages %q: stages are round counts of at least 2, e.g. 10,20,40", s)
 		}
-		if len(out) > 0 && n <= out[len(out)-1] {
+		if i > 0 && n <= out[i-1] {
 			return nil, usagef("--stages %q must increase, e.g. 10,20,40", s)
 		}
-		out = append(out, n)
-	}
-	if len(out) == 0 {
-		return nil, usagef("--stages is empty: give round counts, e.g. 10,20,40")
 	}
 	return out, nil
 }
@@ -294,14 +341,14 @@ func doGate(ctx context.Context, f *gateFlags, sel []string, stdout, stderr io.W
 	}
 	// As `run`: a signal ends the gate (never as a pass) and kills the
 	// arms; the guardian sweeps what a killed gate leaves.
-	ctx, _, stopSignals := catchSignals(ctx, stderr)
+	ctx, interrupted, stopSignals := catchSignals(ctx, stderr)
 	defer stopSignals()
 	defer guard(stderr)()
 	if g.seed == 0 {
 		g.seed = rand.Uint64()
 	}
 	if !g.aa {
-		r, err := runGate(ctx, g, g.seed, stderr)
+		r, err := runGate(ctx, g, g.seed, interrupted, stderr)
 		if err != nil {
 			return err
 		}
@@ -318,7 +365,7 @@ func doGate(ctx context.Context, f *gateFlags, sel []string, stdout, stderr io.W
 	// noise floor, their regression verdicts the false-alarm rate.
 	var reports []*compare.GateReport
 	for i := 0; i < f.repeat; i++ {
-		r, err := runGate(ctx, g, g.seed+uint64(i), stderr)
+		r, err := runGate(ctx, g, g.seed+uint64(i), interrupted, stderr)
 		if err != nil {
 			return err
 		}
@@ -439,8 +486,10 @@ func orders(seed uint64, n int) []bool {
 
 // runGate runs one gate to its end and returns its report, finished. Its
 // error is a usage error found before anything was measured (the run
-// arguments, no benchmark in common): exit 2, no report.
-func runGate(ctx context.Context, g *gateSetup, seed uint64, stderr io.Writer) (*compare.GateReport, error) {
+// arguments, no benchmark in common): exit 2, no report. signal says which
+// signal, if any, cancelled ctx (catchSignals): the report's exit code is
+// 128 + its number.
+func runGate(ctx context.Context, g *gateSetup, seed uint64, signal func() *interruptError, stderr io.Writer) (*compare.GateReport, error) {
 	start := time.Now()
 	deadline := start.Add(g.timeLimit)
 	r := &compare.GateReport{
@@ -452,7 +501,7 @@ func runGate(ctx context.Context, g *gateSetup, seed uint64, stderr io.Writer) (
 	if g.noise != nil {
 		r.NoiseFile = g.noisePath
 	}
-	interrupted := false
+	interrupted, sig := false, 0
 	finish := func(gt *compare.Gate) *compare.GateReport {
 		if gt != nil {
 			r.Benchmarks = gt.Verdicts()
@@ -460,7 +509,7 @@ func runGate(ctx context.Context, g *gateSetup, seed uint64, stderr io.Writer) (
 			r.SetSeries(gt.SeriesList())
 		}
 		r.ElapsedNS = time.Since(start).Nanoseconds()
-		r.Finish(interrupted)
+		r.Finish(interrupted, sig)
 		return r
 	}
 	// fail records why the gate cannot finish; the report is then
@@ -469,6 +518,13 @@ func runGate(ctx context.Context, g *gateSetup, seed uint64, stderr io.Writer) (
 		if ctx.Err() != nil {
 			interrupted = true
 			r.Failure = "interrupted; the gate is incomplete"
+			if ie := signal(); ie != nil {
+				// The exit status (and the document's exit_code) is the
+				// shell's for that signal: a CI runner's cancel (SIGTERM)
+				// reads 143, not 130 as if someone pressed Ctrl-C.
+				sig = int(ie.sig)
+				r.Failure = ie.Error() + "; the gate is incomplete"
+			}
 			return
 		}
 		r.Failure = err.Error()

@@ -381,7 +381,13 @@ func (a *commandArms) round(ctx context.Context, keys []results.Name, baseFirst 
 		e := sys.Fingerprint()
 		a.env = &e
 	}
-	cfg := bench.Config{Budget: budget}.Defaults()
+	// The engine's own watchdog (OpTimeout) and its Abort make a blocked
+	// spawn stoppable: spawns are not cancellable (a cancellable context
+	// costs every spawn a watcher goroutine), so the engine kills this
+	// run's children (child.KillAll spares the guardian) to end a wait on
+	// one. Its default 10s op timeout would otherwise fail a command slower
+	// than that which the round timeout allows.
+	cfg := bench.Config{Budget: budget, OpTimeout: timeout, Abort: child.KillAll}.Defaults()
 	base, head, units = map[results.Name]float64{}, map[results.Name]float64{}, map[results.Name]string{}
 	arms := []string{"base", "head"}
 	if !baseFirst {
@@ -406,25 +412,30 @@ func (a *commandArms) round(ctx context.Context, keys []results.Name, baseFirst 
 	return base, head, units, a.env, nil
 }
 
-// measureOne runs one benchmark of a command arm. A command that hangs
-// would block a measured spawn forever (spawns are not cancellable: a
-// cancellable context costs every spawn a watcher goroutine), so a
-// watchdog kills this process's children at the timeout, which ends the
+// measureOne runs one benchmark of a command arm within timeout. The
+// engine stops a benchmark with no op finished for cfg.OpTimeout; this
+// watchdog bounds the whole measurement (a command that keeps finishing
+// ops but takes too long in all): it cancels the benchmark and kills this
+// run's children (child.KillAll, the guardian spared), which ends the
 // benchmark with an error the gate reports as a hang.
 func measureOne(ctx context.Context, arm string, s bench.Scenario, cfg bench.Config, timeout time.Duration) (results.Benchmark, error) {
 	rctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var hung atomic.Bool
+	t0 := time.Now()
 	watchdog := time.AfterFunc(timeout, func() {
 		hung.Store(true)
 		cancel()
-		killDescendants()
+		child.KillAll()
 	})
 	res, err := bench.Run(rctx, s, cfg)
 	watchdog.Stop()
+	// The engine's op timeout (cfg.OpTimeout, the same timeout) may fire
+	// first by a tick: a failure at the timeout is a hang either way.
+	hang := hung.Load() || (ctx.Err() == nil && res.Failed() && time.Since(t0) >= timeout)
 	name := s.Name()
 	switch {
-	case hung.Load():
+	case hang:
 		return res, &armError{arm, fmt.Sprintf("%s hung: no result within %s (--round-timeout); its processes were killed", name, timeout)}
 	case ctx.Err() != nil:
 		return res, ctx.Err()

@@ -176,9 +176,13 @@ func TestGateFakeArmsFaults(t *testing.T) {
 			t.Errorf("%s: a failed gate must say so and never pass:\n%s", c.name, stdout)
 		}
 	}
-	code, _, stderr := runCLI(t, append([]string{"gate", "--base", base, "--head", filepath.Join(dir, "missing")}, quick...)...)
+	code, stdout, stderr := runCLI(t, append([]string{"gate", "--base", base, "--head", filepath.Join(dir, "missing")}, quick...)...)
 	if code != 4 || !strings.Contains(stderr, "head arm: "+filepath.Join(dir, "missing")+" cannot be run") {
 		t.Errorf("missing binary: exit %d %q", code, stderr)
+	}
+	// Nothing was measured, so nothing is known of the machine.
+	if !strings.Contains(stdout, "machine: not known (no round was measured)") || strings.Contains(stdout, "0 CPUs") {
+		t.Errorf("a gate that failed before measuring describes the machine as:\n%s", stdout)
 	}
 }
 
@@ -186,6 +190,8 @@ func TestGateUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	noise := filepath.Join(dir, "noise.json")
 	os.WriteFile(noise, []byte(`{"schema_version":2,"benchmarks":[]}`), 0o644)
+	gateDoc := filepath.Join(dir, "gate.json")
+	os.WriteFile(gateDoc, []byte(`{"schema_version":1,"kind":"ipcbench-gate","benchmarks":[]}`), 0o644)
 	cases := []usageCase{
 		{[]string{"gate"}, "no arms"},
 		{[]string{"gate", "--base", "a"}, "--base without --head"},
@@ -197,6 +203,9 @@ func TestGateUsageErrors(t *testing.T) {
 		{[]string{"gate", "--base", "a", "--head", "b", "--max-regression", "0%"}, "must be above 0"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--stages", "20,10"}, "must increase"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--stages", "1"}, "at least 2"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--stages", "10,,20"}, `--stages: bad number "" in list "10,,20"`},
+		{[]string{"gate", "--base", "a", "--head", "b", "--stages", ""}, "--stages is empty"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--stages", "10,x"}, `--stages: bad number "x"`},
 		{[]string{"gate", "--base", "a", "--head", "b", "--inconclusive", "maybe"}, "accepted fail, pass"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--repeat", "3"}, "--repeat is for --aa"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--filter", "x"}, "put run arguments after --"},
@@ -204,10 +213,24 @@ func TestGateUsageErrors(t *testing.T) {
 		{[]string{"gate", "--base-cmd", "true", "--head-cmd", "true", "--scenarios", "roundtrip"}, `"roundtrip" cannot take a command`},
 		{[]string{"gate", "--base-cmd", "true", "--head-cmd", "true", "--filter", "nomatch"}, "matches no benchmark"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--noise", noise}, "a results document, not a noise file"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--noise", gateDoc}, "is an ipcbench-gate document, not a noise file"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--noise", filepath.Join(dir, "none.json")}, "no such file"},
 		{[]string{"gate", "spawn", "--base", "a", "--head", "b"}, "no arguments before --"},
+		// Run flags the gate sets itself, or that make no sense per round,
+		// are refused before anything runs (not an arm failure minutes later).
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "spawn", "--time", "10s"}, "--time in the run arguments after -- is not for a gate: the gate sets"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "spawn", "--time=10s"}, "--time in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--budget", "1s"}, "--budget in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--rounds=3"}, "--rounds in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--format", "text"}, "--format in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--out", "x"}, "--out in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--no-save"}, "--no-save in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "spawn", "--report", "bogus"}, "--report in the run arguments after -- is not for a gate: a capacity report needs a saved run"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--profile", "cpu"}, "--profile in the run arguments"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--", "--strict"}, "--strict in the run arguments"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--json", "/proc/nope/g.json"}, `--json "/proc/nope/g.json" cannot be written`},
-		{[]string{"gate", "--base", "a", "--head", "b", "--markdown", dir}, "it is a directory"},
+		{[]string{"gate", "--base", "a", "--head", "b", "--markdown", dir}, fmt.Sprintf("--markdown %q cannot be written: %s is a directory", dir, dir)},
+		{[]string{"gate", "--base", "a", "--head", "b", "--json", "/proc/nope/g.json"}, `--json "/proc/nope/g.json" cannot be written: no such file or directory`},
 	}
 	checkUsageErrors(t, cases)
 }
@@ -301,5 +324,25 @@ func TestGateRealBinaries(t *testing.T) {
 	r, err := compare.DecodeGate(data)
 	if err != nil || r.Rounds != 3 || len(r.Benchmarks) != 1 || r.Env.NumCPU == 0 || r.Samples[0].Base[0] <= 0 {
 		t.Fatalf("report %v %+v", err, r)
+	}
+}
+
+// The values of run's flags, and what follows a second --, are not
+// mistaken for the flags the gate owns; flags this build does not know
+// (a newer head's) pass.
+func TestGateRunArgsValuesPass(t *testing.T) {
+	for _, sel := range [][]string{
+		{"spawn", "--filter", "--time"},
+		{"spawn", "--cmd", "--budget 1s", "--cores", "1"},
+		{"spawn", "--stderr", "--filter", "x"},
+		{"spawn", "--", "--time"},
+		{"spawn", "--some-new-flag", "3"},
+	} {
+		if err := checkGateRunArgs(sel); err != nil {
+			t.Errorf("%q: %v", sel, err)
+		}
+	}
+	if err := checkGateRunArgs([]string{"spawn", "--stderr", "--time", "1s"}); err == nil {
+		t.Error("--time after a boolean flag must be refused")
 	}
 }

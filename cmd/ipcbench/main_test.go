@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,6 +69,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"run", "spawn", "--cores", "100000"}, "more than the"},
 		{[]string{"run", "spawn", "--profile", "gpu"}, "unknown profile kind \"gpu\" (accepted: cpu, heap, allocs, mutex, block)"},
 		{[]string{"run", "spawn", "--nosuchflag"}, "unknown flag"},
+		// 0 is not a silent "default" for these.
+		{[]string{"run", "spawn", "--rounds", "0"}, "--rounds 0 is out of range (1..100); leave the flag out for the default"},
+		{[]string{"run", "spawn", "--min-samples=0"}, "--min-samples 0 is out of range (1..10000)"},
+		{[]string{"list", "spawn", "--target-ci", "0"}, "--target-ci 0 is out of range"},
 		{[]string{"run", "spawn", "--out", "/proc/ipcbench-no"}, "is not writable"},
 		{[]string{"report"}, "requires at least 1 arg"},
 		{[]string{"run", "parentmem", "--parent-mem", "0,1000000GiB"}, "--parent-mem 1000000GiB: holding it touched needs 1000000GiB plus a 256MiB margin, but only"},
@@ -179,7 +184,16 @@ func TestReportRefusesCorruptAndFuture(t *testing.T) {
 	os.WriteFile(corrupt, []byte(`{"schema_version": 1, "benchmarks": [`), 0o644)
 	future := filepath.Join(dir, "f.json")
 	os.WriteFile(future, []byte(`{"schema_version": 7}`), 0o644)
-	for p, want := range map[string]string{corrupt: "corrupt", future: "newer than this ipcbench"} {
+	// A gate's verdict document (it has a schema_version too) is named,
+	// as a file and as a run directory's results.json, not reported as an
+	// empty run with exit 0.
+	gate := filepath.Join(dir, "gate.json")
+	os.WriteFile(gate, []byte(`{"schema_version": 1, "kind": "ipcbench-gate", "outcome": "pass", "benchmarks": []}`), 0o644)
+	gateRun := filepath.Join(dir, "run")
+	os.Mkdir(gateRun, 0o755)
+	os.WriteFile(filepath.Join(gateRun, results.FileName), []byte(`{"schema_version": 1, "kind": "ipcbench-noise", "benchmarks": []}`), 0o644)
+	for p, want := range map[string]string{corrupt: "corrupt", future: "newer than this ipcbench",
+		gate: "is an ipcbench gate document, not a run", gateRun: "is an ipcbench noise document, not a run"} {
 		code, out, errs := runCLI(t, "report", p)
 		if code != exitUsage || !strings.Contains(errs, want) || out != "" {
 			t.Errorf("%s: exit %d stderr %q", p, code, errs)
@@ -327,5 +341,40 @@ func TestSmallRolesStartBeforeHeavyInits(t *testing.T) {
 		if strings.Contains(trace, "init "+heavy) {
 			t.Errorf("the writer initialised %s before writing: its start-up is no longer a small program's", heavy)
 		}
+	}
+}
+
+// run --help lists every exit status README documents.
+func TestRunHelpExitStatuses(t *testing.T) {
+	code, out, _ := runCLI(t, "run", "--help")
+	for _, want := range []string{"0 all ran", "1 a benchmark failed", "2 usage error", "3 --strict", "128+N ended by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP)"} {
+		if code != 0 || !strings.Contains(out, want) {
+			t.Errorf("run --help (exit %d) lacks %q:\n%s", code, want, out)
+		}
+	}
+}
+
+// Usage errors are told by where they come from, not by their text: a
+// system call's EINVAL ("invalid argument") is a failure (1); cobra's
+// own flag and argument errors are usage errors (2), with one line.
+func TestUsageClassifiedByOrigin(t *testing.T) {
+	if code := exitCode(fmt.Errorf("sched_setaffinity: %w", syscall.EINVAL), io.Discard); code != exitFailed {
+		t.Errorf("EINVAL from a system call: exit %d, want %d", code, exitFailed)
+	}
+	if code := exitCode(fmt.Errorf("unknown flag: --x"), io.Discard); code != exitFailed {
+		t.Errorf("an unmarked error reading like cobra's: exit %d, want %d", code, exitFailed)
+	}
+	checkUsageErrors(t, []usageCase{
+		{[]string{"nosuch"}, `unknown command "nosuch" for "ipcbench"`},
+		{[]string{"rnu"}, "did you mean run?"},
+		{[]string{"--bogus"}, "unknown flag: --bogus"},
+		{[]string{"run", "--rounds", "x"}, `invalid argument "x" for "--rounds" flag`},
+		{[]string{"run", "--rounds"}, "flag needs an argument: --rounds"},
+		{[]string{"version", "x"}, `unknown command "x" for "ipcbench version"`},
+		{[]string{"report"}, "requires at least 1 arg(s)"},
+		{[]string{"gate", "--repeat", "many"}, `invalid argument "many" for "--repeat" flag`},
+	})
+	if code, out, _ := runCLI(t); code != 0 || !strings.Contains(out, "Available Commands") {
+		t.Errorf("no command: exit %d, want the help:\n%s", code, out)
 	}
 }

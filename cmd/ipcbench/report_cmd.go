@@ -38,7 +38,7 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 			"(spawns per core, the transport per message size, when buffering output stops being fine, what one\n" +
 			"more core buys, --target what-ifs), then charts and tables; several runs (hosts, before/after) are\n" +
 			"set side by side. csv, json and bench re-render one run.",
-		Args: cobra.MinimumNArgs(1),
+		Args: usageArgs(cobra.MinimumNArgs(1)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return doReport(args, &f, stdout, stderr)
 		},

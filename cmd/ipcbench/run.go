@@ -89,8 +89,10 @@ func newRunCmd(stdout, stderr io.Writer, all []string) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "run [all|" + strings.Join(scenarios.GroupNames(), "|") + "]...",
 		Short: "Run benchmarks and print a table (data on stdout, progress on stderr)",
-		Long: "Run benchmarks. Exit status: 0 all ran, 1 a benchmark failed (the others still ran and were saved),\n" +
-			"2 usage error, 130 interrupted (what was measured is saved).",
+		Long: "Run benchmarks. Exit status: 0 all ran; 1 a benchmark failed (the others still ran and were saved),\n" +
+			"or the results could not be saved or printed; 2 usage error; 3 --strict and a figure is weak (noisy,\n" +
+			"busy machine, steal, too few samples); 128+N ended by signal N (130 SIGINT, 143 SIGTERM, 129 SIGHUP),\n" +
+			"what was measured saved and marked partial. A second signal ends ipcbench at once.",
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f.args, f.given = all, givenFlags(cmd)
 			return doRun(cmd.Context(), args, &f, stdout, stderr)
@@ -268,6 +270,21 @@ func samplingConfig(f *runFlags, profiling bool) (bench.Config, bench.Rounds, er
 			return cfg, r, usagef("--budget (per benchmark) and --time (the whole run) exclude each other: give one")
 		}
 		r.PerBenchmark, cfg.Budget = d, d
+	}
+	// 0 is these flags' "not given", never a value: given, it would
+	// silently mean the default (README documents no such meaning), so it
+	// is refused.
+	for _, z := range []struct {
+		flag, accepted string
+		zero           bool
+	}{
+		{"--rounds", "1..100", f.rounds == 0},
+		{"--min-samples", "1..10000", f.minSamples == 0},
+		{"--target-ci", "between 0 and 1, e.g. 0.10 for ±5%", f.targetCI == 0},
+	} {
+		if z.zero && f.given[z.flag] {
+			return cfg, r, usagef("%s 0 is out of range (%s); leave the flag out for the default", z.flag, z.accepted)
+		}
 	}
 	switch {
 	case f.rounds < 0 || f.rounds > 100:
