@@ -84,6 +84,10 @@ const (
 	FindingAllPassed  = "all-passed"  // every rate passed: max_rate is a lower bound
 	FindingNonePassed = "none-passed" // even the lowest rate did not pass: max_rate is 0
 	FindingNoData     = "no-data"     // no step produced figures (all failed or skipped)
+	// FindingIncomplete: a step failed (an error, interrupted, out of the
+	// run's time) below the first step that did not pass, or anywhere when
+	// every step that ran passed: the max cannot be told, so no max_rate.
+	FindingIncomplete = "incomplete"
 )
 
 // LoadSweep is the finding of one family of load benchmarks (the same
@@ -179,8 +183,13 @@ func sweepOf(family Name, steps []*Benchmark) LoadSweep {
 		return cmp.Compare(ra, rb)
 	})
 	sw := LoadSweep{Family: family, Scenario: family.Base(), Params: family.Params(), SLO: "none", Metrics: map[Metric]float64{}}
+	// The knee is the first step measured and not ok. A failed step (it
+	// has no figures) and a skipped one are no evidence either way: they
+	// neither pass nor make the knee, but a failed one below the knee
+	// leaves the max unknown.
 	var maxB *Benchmark
-	var knee *LoadStep
+	var knee, failed *LoadStep
+	var passed []string
 	for _, b := range steps {
 		st := stepOf(b)
 		sw.Steps = append(sw.Steps, st)
@@ -193,8 +202,13 @@ func sweepOf(family Name, steps []*Benchmark) LoadSweep {
 		switch st.Verdict {
 		case VerdictOK:
 			maxB = b
+			passed = append(passed, fmtRate(st.Rate)+"/s")
 		case "skipped":
 			// Beyond a saturated step, or not runnable here: no evidence.
+		case "failed":
+			if failed == nil {
+				failed = &sw.Steps[len(sw.Steps)-1]
+			}
 		default:
 			knee = &sw.Steps[len(sw.Steps)-1]
 		}
@@ -206,6 +220,19 @@ func sweepOf(family Name, steps []*Benchmark) LoadSweep {
 	case maxB == nil && knee == nil:
 		sw.Finding = FindingNoData
 		sw.Text = "no step produced figures"
+		if failed != nil {
+			sw.Text += fmt.Sprintf(" (%s/s %s)", fmtRate(failed.Rate), describe(failed))
+		}
+	case failed != nil:
+		sw.Finding = FindingIncomplete
+		below := "every rate that ran passed"
+		if knee != nil {
+			below = fmt.Sprintf("below the first rate that did not pass (%s/s was %s)", fmtRate(knee.Rate), describe(knee))
+		}
+		sw.Text = fmt.Sprintf("incomplete: %s/s %s, %s: the max sustainable rate cannot be told", fmtRate(failed.Rate), describe(failed), below)
+		if len(passed) > 0 {
+			sw.Text += "; passed: " + strings.Join(passed, ", ")
+		}
 	case maxB == nil:
 		sw.Finding = FindingNonePassed
 		sw.Metrics[MetricMaxRate] = 0
