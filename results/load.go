@@ -21,7 +21,7 @@ const (
 	KeyArrivals = "arrivals" // constant or poisson
 
 	// Extra parameters of a load benchmark (not in its name).
-	ParamVerdict   = "verdict"    // VerdictOK, VerdictSLO or VerdictSaturated
+	ParamVerdict   = "verdict"    // VerdictOK, VerdictSLO, VerdictBehind or VerdictSaturated
 	ParamSLO       = "slo"        // the objective checked, "none" when none
 	ParamWindow    = "window"     // in-flight messages (children) allowed
 	ParamSpinAhead = "spin_ahead" // the generator's busy-wait before each send
@@ -35,9 +35,10 @@ const (
 
 // Verdicts of one load benchmark.
 const (
-	VerdictOK        = "ok"           // not saturated, within the SLO (if any)
-	VerdictSLO       = "slo-exceeded" // a latency (or lag) bound of the SLO was exceeded
-	VerdictSaturated = "saturated"    // latency grew through the run: the rate is beyond capacity
+	VerdictOK        = "ok"              // not saturated, within the SLO (if any), the schedule kept
+	VerdictSLO       = "slo-exceeded"    // a latency (or lag) bound of the SLO was exceeded
+	VerdictBehind    = "behind-schedule" // starts fell behind the schedule: lag p99 above the service time's p99 and LateBound (or the SLO's lag bound)
+	VerdictSaturated = "saturated"       // latency grew through the run: the rate is beyond capacity
 )
 
 // Phases of a load operation, kept as distributions beside the main figure
@@ -114,7 +115,7 @@ type LoadSweep struct {
 type LoadStep struct {
 	Name     Name    `json:"name"`
 	Rate     float64 `json:"rate"`
-	Verdict  string  `json:"verdict"` // ok, slo-exceeded, saturated, skipped, failed
+	Verdict  string  `json:"verdict"` // ok, slo-exceeded, behind-schedule, saturated, skipped, failed
 	Why      string  `json:"why,omitempty"`
 	Achieved float64 `json:"achieved_rate,omitempty"`
 	P50      float64 `json:"p50,omitempty"`
@@ -280,7 +281,7 @@ func costs(b *Benchmark, rate float64, m map[Metric]float64) {
 
 func describe(st *LoadStep) string {
 	switch st.Verdict {
-	case VerdictSLO, VerdictSaturated:
+	case VerdictSLO, VerdictBehind, VerdictSaturated:
 		return fmt.Sprintf("%s (p99 %s, p99.9 %s)", st.Verdict, fmtNS(st.P99), fmtNS(st.P999))
 	case "failed":
 		return "failed: " + st.Why

@@ -183,6 +183,7 @@ func (l *Load) drive(ctx context.Context, b *bench.B, conn transports.Conn, kill
 	defer unpin()
 
 	o := newOpenLoop(l.Rate, l.Arrivals, l.Seed, l.Window)
+	o.startWhat = "the transport's send"
 	msg := make([]byte, l.Size)
 	ready := make(chan error, 1)
 	var wg sync.WaitGroup

@@ -23,7 +23,7 @@ func addLoadFlags(c *cobra.Command, f *loadFlags) {
 	fl := c.Flags()
 	fl.StringVar(&f.rate, "rate", "", "load: offered rates per second, e.g. 1k,20k,100k (default: a 1-3-10 sweep, 1k/s to 1M/s and 100/s to 1k/s for spawns, stepping past saturation; --full: 1-2-5 up to 5M/s)")
 	fl.StringVar(&f.arrivals, "arrivals", "", "load: arrival process, constant (t_k = k/R) or poisson; both: constant,poisson (default constant)")
-	fl.StringVar(&f.slo, "slo", "", "load: latency objective a rate must meet to count as sustainable, e.g. p99=50us or p99=50us,p99.9=1ms,lag=20us (default: not saturated is enough)")
+	fl.StringVar(&f.slo, "slo", "", "load: latency objective a rate must meet to count as sustainable, e.g. p99=50us or p99=50us,p99.9=1ms,lag=20us (default: not saturated and on schedule is enough)")
 	fl.IntVar(&f.window, "window", 0, "load: operations in flight at most: messages (default 256), children alive for spawns (default 64)")
 	fl.StringVar(&f.spinAhead, "spin-ahead", "auto", "load: the generator's busy wait before each start: auto (calibrated wake-up lateness), 0 (sleep only) or a duration like 50us")
 }
