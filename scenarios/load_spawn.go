@@ -26,6 +26,8 @@ import (
 // closed-loop spawn is); each child is reaped by a goroutine of its own.
 // That thread is unlocked, never left to exit, when the run ends: a child
 // started from it would be killed with it (Pdeathsig follows the thread).
+// Its timer slack is raised back around each start: a child inherits it
+// (see threadSlack).
 type SpawnLoad struct {
 	Mode      string   // exec (through /bin/sh -c) or spawn (direct argv)
 	Label     string   // cmd=… in the name
@@ -109,7 +111,9 @@ func (s *SpawnLoad) Run(ctx context.Context, b *bench.B) error {
 	var kids sync.WaitGroup
 	start := func(k int64) error {
 		p := s.proc()
-		if err := p.Start(); err != nil {
+		// Forked from the pacing thread: with its own timer slack, not
+		// the 1 ns it paces with, which the child would inherit.
+		if err := o.forkOwnSlack(p.Start); err != nil {
 			return fmt.Errorf("spawn %d: %w", k, err)
 		}
 		live.Store(k, p)

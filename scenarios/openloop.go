@@ -122,7 +122,7 @@ type openLoop struct {
 	errOnce sync.Once
 	err     atomic.Pointer[error]
 
-	restoreSlack func()
+	slack threadSlack // the sender's timer slack (lowered from prepare to the end of send)
 
 	// startWhat names the start call in warnings: "the transport's send",
 	// "starting a child".
@@ -147,7 +147,7 @@ func newOpenLoop(rate float64, arrivals string, seed uint64, window int) *openLo
 // before the other parties start: they read t0.
 func (o *openLoop) prepare(spin time.Duration) {
 	o.senderTID.Store(int64(gettid()))
-	o.restoreSlack = enterThread()
+	o.slack = lowerSlack()
 	switch {
 	case spin == 0:
 		o.pace.spin = calibrateSpin(o.pace).Nanoseconds()
@@ -199,6 +199,16 @@ func (o *openLoop) complete(k, now int64) {
 	}
 }
 
+// forkOwnSlack runs start, which forks a child from the sending thread,
+// with that thread's own timer slack, not the 1 ns it paces with: the
+// child inherits the slack of the thread it was forked from (see
+// threadSlack). Two prctl calls, tens of ns each, counted in the start.
+func (o *openLoop) forkOwnSlack(start func() error) error {
+	o.slack.own()
+	defer o.slack.lower()
+	return start()
+}
+
 // waitWindow blocks while k operations started leave no room in the
 // window; it returns the ns waited.
 func (o *openLoop) waitWindow(k int64) int64 {
@@ -218,7 +228,7 @@ func (o *openLoop) waitWindow(k int64) int64 {
 // send is the sender's loop on its (locked, pinned) thread: start(k)
 // starts operation k. It returns when stopped, with the number started.
 func (o *openLoop) send(start func(k int64) error) int64 {
-	defer o.restoreSlack()
+	defer o.slack.own()
 	sch := newSchedule(o.rate, o.arrivals, o.seed)
 	var k int64
 	for ; !o.stop.Load(); k++ {
