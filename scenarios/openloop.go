@@ -108,7 +108,6 @@ type openLoop struct {
 	t0       int64 // ns after pace.base of instant 0
 	tape     *tape
 
-	sent      atomic.Int64 // operations started
 	completed atomic.Int64 // operations ended (any order)
 	recorded  atomic.Int64 // operations taken by the recorder
 	stop      atomic.Bool
@@ -129,7 +128,6 @@ type openLoop struct {
 	startWhat string
 
 	// The sender's own figures, read after it ended.
-	windowWaits   int64
 	recorderWaits int64
 	peak          int64
 }
@@ -240,7 +238,6 @@ func (o *openLoop) send(start func(k int64) error) int64 {
 		// the start late by the wait, which its latency will include.
 		var waited int64
 		if k-o.completed.Load() >= o.window {
-			o.windowWaits++
 			waited = o.waitWindow(k)
 		}
 		for k-o.recorded.Load() >= tapeSize && !o.stop.Load() {
@@ -261,7 +258,6 @@ func (o *openLoop) send(start func(k int64) error) int64 {
 			break
 		}
 		o.startNS.Add(o.now() - now)
-		o.sent.Store(k + 1)
 		o.peak = max(o.peak, k+1-o.completed.Load())
 	}
 	return k
