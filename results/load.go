@@ -3,6 +3,7 @@ package results
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -289,28 +290,45 @@ func describe(st *LoadStep) string {
 	return st.Verdict
 }
 
+// fmtRate and fmtNS print a rate and a duration as the CLI does in its
+// messages and tables: the same as internal/units.CompactRate (10M, 20k,
+// 1.5k, 2500.5) and internal/human.Dur (423ns, 4.23µs, 1.23ms, 1.23s),
+// copied because results imports nothing of ours (ARCHITECTURE.md);
+// TestLoadFormatsAsTheCLI holds them equal.
 func fmtRate(v float64) string {
+	trim := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	switch {
-	case v >= 1e6:
-		return trimZeros(v/1e6) + "M"
-	case v >= 1e3:
-		return trimZeros(v/1e3) + "k"
+	case v >= 1e6 && math.Round(v/1e3) == v/1e3:
+		return trim(v/1e6) + "M"
+	case v >= 1e3 && math.Round(v) == v:
+		return trim(v/1e3) + "k"
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
-}
-
-func trimZeros(v float64) string {
-	return strings.TrimRight(strings.TrimRight(strconv.FormatFloat(v, 'f', 3, 64), "0"), ".")
+	return trim(v)
 }
 
 func fmtNS(ns float64) string {
+	a := math.Abs(ns)
 	switch {
-	case ns >= 1e9:
-		return strconv.FormatFloat(ns/1e9, 'f', 2, 64) + "s"
-	case ns >= 1e6:
-		return strconv.FormatFloat(ns/1e6, 'f', 2, 64) + "ms"
-	case ns >= 1e3:
-		return strconv.FormatFloat(ns/1e3, 'f', 1, 64) + "µs"
+	case ns == 0:
+		return "0"
+	case a < 1e3:
+		return sig3(ns) + "ns"
+	case a < 1e6:
+		return sig3(ns/1e3) + "µs"
+	case a < 1e9:
+		return sig3(ns/1e6) + "ms"
 	}
-	return strconv.FormatFloat(ns, 'f', 0, 64) + "ns"
+	return sig3(ns/1e9) + "s"
+}
+
+// sig3 prints v with three significant figures (at most two decimals).
+func sig3(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
 }

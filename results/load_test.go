@@ -4,6 +4,9 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/ipcbench/ipcbench/internal/human"
+	"github.com/ipcbench/ipcbench/internal/units"
 )
 
 // step is a load benchmark at rate with the given verdict and figures.
@@ -171,5 +174,20 @@ func TestLoadSetRoundTrip(t *testing.T) {
 	}
 	if lines != 1 {
 		t.Fatalf("%d benchmark lines:\n%s", lines, bench.String())
+	}
+}
+
+// The sweep's text prints rates and durations as the CLI's messages and
+// tables do (results cannot import the helpers, so it keeps copies).
+func TestLoadFormatsAsTheCLI(t *testing.T) {
+	for _, v := range []float64{1, 50, 100, 999, 1000, 1500, 2000, 2500.5, 3000, 20000, 123456, 300000, 999999, 1e6, 1.5e6, 1234567, 5e6, 10e6} {
+		if got, want := fmtRate(v), units.CompactRate(v); got != want {
+			t.Errorf("rate %v: %q, the CLI prints %q", v, got, want)
+		}
+	}
+	for _, v := range []float64{0, 1, 12.3, 423, 999, 1000, 4230, 58e3, 85.7e6, 311e6, 1.39e6, 999e6, 1e9, 1.667e9, 123e9, -5e3} {
+		if got, want := fmtNS(v), human.Dur(v); got != want {
+			t.Errorf("%v ns: %q, the CLI prints %q", v, got, want)
+		}
 	}
 }

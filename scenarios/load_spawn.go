@@ -144,16 +144,9 @@ func (s *SpawnLoad) Run(ctx context.Context, b *bench.B) error {
 	err := o.record(ctx, b, v)
 	o.halt()
 	sender.Wait()
-	done := make(chan struct{})
-	go func() { kids.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		live.Range(func(_, p any) bool { p.(*child.Proc).Kill(); return true })
-		<-done
-		if err == nil {
-			err = errStopTimeout
-		}
+	killAll := func() { live.Range(func(_, p any) bool { p.(*child.Proc).Kill(); return true }) }
+	if werr := waitOrKill(&kids, killAll); werr != nil && err == nil {
+		err = werr
 	}
 	if err == nil {
 		err = o.failed()
