@@ -107,7 +107,7 @@ func buildLoad(o Options) ([]bench.Scenario, error) {
 		}
 	}
 	if o.Window < 0 || o.Window > MaxWindow {
-		return nil, fmt.Errorf("window %d out of range (1..%d)", o.Window, MaxWindow)
+		return nil, fmt.Errorf("window %d out of range (1..%d; 0: the default)", o.Window, MaxWindow)
 	}
 	pairs, err := buildPairLoads(o)
 	if err != nil {
