@@ -3,6 +3,7 @@ package results
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -21,7 +22,7 @@ const (
 	KeyArrivals = "arrivals" // constant or poisson
 
 	// Extra parameters of a load benchmark (not in its name).
-	ParamVerdict   = "verdict"    // VerdictOK, VerdictSLO or VerdictSaturated
+	ParamVerdict   = "verdict"    // VerdictOK, VerdictSLO, VerdictBehind or VerdictSaturated
 	ParamSLO       = "slo"        // the objective checked, "none" when none
 	ParamWindow    = "window"     // in-flight messages (children) allowed
 	ParamSpinAhead = "spin_ahead" // the generator's busy-wait before each send
@@ -35,9 +36,10 @@ const (
 
 // Verdicts of one load benchmark.
 const (
-	VerdictOK        = "ok"           // not saturated, within the SLO (if any)
-	VerdictSLO       = "slo-exceeded" // a latency (or lag) bound of the SLO was exceeded
-	VerdictSaturated = "saturated"    // latency grew through the run: the rate is beyond capacity
+	VerdictOK        = "ok"              // not saturated, within the SLO (if any), the schedule kept
+	VerdictSLO       = "slo-exceeded"    // a latency (or lag) bound of the SLO was exceeded
+	VerdictBehind    = "behind-schedule" // starts fell behind the schedule: lag p99 above the service time's p99 and LateBound (or the SLO's lag bound)
+	VerdictSaturated = "saturated"       // latency grew through the run: the rate is beyond capacity
 )
 
 // Phases of a load operation, kept as distributions beside the main figure
@@ -84,6 +86,10 @@ const (
 	FindingAllPassed  = "all-passed"  // every rate passed: max_rate is a lower bound
 	FindingNonePassed = "none-passed" // even the lowest rate did not pass: max_rate is 0
 	FindingNoData     = "no-data"     // no step produced figures (all failed or skipped)
+	// FindingIncomplete: a step failed (an error, interrupted, out of the
+	// run's time) below the first step that did not pass, or anywhere when
+	// every step that ran passed: the max cannot be told, so no max_rate.
+	FindingIncomplete = "incomplete"
 )
 
 // LoadSweep is the finding of one family of load benchmarks (the same
@@ -110,7 +116,7 @@ type LoadSweep struct {
 type LoadStep struct {
 	Name     Name    `json:"name"`
 	Rate     float64 `json:"rate"`
-	Verdict  string  `json:"verdict"` // ok, slo-exceeded, saturated, skipped, failed
+	Verdict  string  `json:"verdict"` // ok, slo-exceeded, behind-schedule, saturated, skipped, failed
 	Why      string  `json:"why,omitempty"`
 	Achieved float64 `json:"achieved_rate,omitempty"`
 	P50      float64 `json:"p50,omitempty"`
@@ -179,8 +185,13 @@ func sweepOf(family Name, steps []*Benchmark) LoadSweep {
 		return cmp.Compare(ra, rb)
 	})
 	sw := LoadSweep{Family: family, Scenario: family.Base(), Params: family.Params(), SLO: "none", Metrics: map[Metric]float64{}}
+	// The knee is the first step measured and not ok. A failed step (it
+	// has no figures) and a skipped one are no evidence either way: they
+	// neither pass nor make the knee, but a failed one below the knee
+	// leaves the max unknown.
 	var maxB *Benchmark
-	var knee *LoadStep
+	var knee, failed *LoadStep
+	var passed []string
 	for _, b := range steps {
 		st := stepOf(b)
 		sw.Steps = append(sw.Steps, st)
@@ -193,8 +204,13 @@ func sweepOf(family Name, steps []*Benchmark) LoadSweep {
 		switch st.Verdict {
 		case VerdictOK:
 			maxB = b
+			passed = append(passed, fmtRate(st.Rate)+"/s")
 		case "skipped":
 			// Beyond a saturated step, or not runnable here: no evidence.
+		case "failed":
+			if failed == nil {
+				failed = &sw.Steps[len(sw.Steps)-1]
+			}
 		default:
 			knee = &sw.Steps[len(sw.Steps)-1]
 		}
@@ -206,6 +222,19 @@ func sweepOf(family Name, steps []*Benchmark) LoadSweep {
 	case maxB == nil && knee == nil:
 		sw.Finding = FindingNoData
 		sw.Text = "no step produced figures"
+		if failed != nil {
+			sw.Text += fmt.Sprintf(" (%s/s %s)", fmtRate(failed.Rate), describe(failed))
+		}
+	case failed != nil:
+		sw.Finding = FindingIncomplete
+		below := "every rate that ran passed"
+		if knee != nil {
+			below = fmt.Sprintf("below the first rate that did not pass (%s/s was %s)", fmtRate(knee.Rate), describe(knee))
+		}
+		sw.Text = fmt.Sprintf("incomplete: %s/s %s, %s: the max sustainable rate cannot be told", fmtRate(failed.Rate), describe(failed), below)
+		if len(passed) > 0 {
+			sw.Text += "; passed: " + strings.Join(passed, ", ")
+		}
 	case maxB == nil:
 		sw.Finding = FindingNonePassed
 		sw.Metrics[MetricMaxRate] = 0
@@ -253,7 +282,7 @@ func costs(b *Benchmark, rate float64, m map[Metric]float64) {
 
 func describe(st *LoadStep) string {
 	switch st.Verdict {
-	case VerdictSLO, VerdictSaturated:
+	case VerdictSLO, VerdictBehind, VerdictSaturated:
 		return fmt.Sprintf("%s (p99 %s, p99.9 %s)", st.Verdict, fmtNS(st.P99), fmtNS(st.P999))
 	case "failed":
 		return "failed: " + st.Why
@@ -261,28 +290,45 @@ func describe(st *LoadStep) string {
 	return st.Verdict
 }
 
+// fmtRate and fmtNS print a rate and a duration as the CLI does in its
+// messages and tables: the same as internal/units.CompactRate (10M, 20k,
+// 1.5k, 2500.5) and internal/human.Dur (423ns, 4.23µs, 1.23ms, 1.23s),
+// copied because results imports nothing of ours (ARCHITECTURE.md);
+// TestLoadFormatsAsTheCLI holds them equal.
 func fmtRate(v float64) string {
+	trim := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	switch {
-	case v >= 1e6:
-		return trimZeros(v/1e6) + "M"
-	case v >= 1e3:
-		return trimZeros(v/1e3) + "k"
+	case v >= 1e6 && math.Round(v/1e3) == v/1e3:
+		return trim(v/1e6) + "M"
+	case v >= 1e3 && math.Round(v) == v:
+		return trim(v/1e3) + "k"
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
-}
-
-func trimZeros(v float64) string {
-	return strings.TrimRight(strings.TrimRight(strconv.FormatFloat(v, 'f', 3, 64), "0"), ".")
+	return trim(v)
 }
 
 func fmtNS(ns float64) string {
+	a := math.Abs(ns)
 	switch {
-	case ns >= 1e9:
-		return strconv.FormatFloat(ns/1e9, 'f', 2, 64) + "s"
-	case ns >= 1e6:
-		return strconv.FormatFloat(ns/1e6, 'f', 2, 64) + "ms"
-	case ns >= 1e3:
-		return strconv.FormatFloat(ns/1e3, 'f', 1, 64) + "µs"
+	case ns == 0:
+		return "0"
+	case a < 1e3:
+		return sig3(ns) + "ns"
+	case a < 1e6:
+		return sig3(ns/1e3) + "µs"
+	case a < 1e9:
+		return sig3(ns/1e6) + "ms"
 	}
-	return strconv.FormatFloat(ns, 'f', 0, 64) + "ns"
+	return sig3(ns/1e9) + "s"
+}
+
+// sig3 prints v with three significant figures (at most two decimals).
+func sig3(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
 }

@@ -4,6 +4,9 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/ipcbench/ipcbench/internal/human"
+	"github.com/ipcbench/ipcbench/internal/units"
 )
 
 // step is a load benchmark at rate with the given verdict and figures.
@@ -65,13 +68,75 @@ func TestLoadSweepsFindings(t *testing.T) {
 	if w := all[0]; w.Finding != FindingAllPassed || w.Metrics[MetricMaxRate] != 2000 || !strings.Contains(w.Text, "lower bound") {
 		t.Fatalf("all passed: %+v", w)
 	}
-	failed := step(fam, "1000", "", 0, nil)
-	failed.Error, failed.Samples = "boom", nil
-	if w := LoadSweeps(&Set{Benchmarks: []Benchmark{failed}})[0]; w.Finding != FindingNonePassed || !strings.Contains(w.Text, "failed: boom") {
+	// A step that failed has no figures: it is no evidence that the rate
+	// cannot be sustained (this used to say none-passed, as if it were the
+	// knee). Alone, it is no data, and the text names it.
+	failed := failedStep("1000", "boom")
+	if w := LoadSweeps(&Set{Benchmarks: []Benchmark{failed}})[0]; w.Finding != FindingNoData || !strings.Contains(w.Text, "1k/s failed: boom") {
 		t.Fatalf("failed step: %+v", w)
 	}
 	if LoadSweeps(&Set{}) != nil {
 		t.Fatal("sweeps from no load benchmark")
+	}
+}
+
+// failedStep is a step that produced no figures, for the reason why.
+func failedStep(rate, why string) Benchmark {
+	b := step(fam, rate, "", 0, nil)
+	b.Error, b.Samples, b.Summary, b.Distributions = why, nil, Summary{}, nil
+	delete(b.Params, ParamVerdict)
+	return b
+}
+
+// A failed step (interrupted, out of the run's time) is not the knee: below
+// the first step that did not pass it leaves the max unknown, and the
+// finding says so and names it; above the knee it changes nothing.
+func TestLoadSweepsFailedStepIsNotTheKnee(t *testing.T) {
+	const interrupted, outOfTime = "interrupted before its first visit", "the run's time budget ended before its first visit"
+	cases := []struct {
+		name     string
+		steps    []Benchmark
+		finding  string
+		max      float64 // -1: no max_rate
+		knee     float64 // 0: no knee_rate
+		contains []string
+	}{
+		{"a gap between two passing steps",
+			[]Benchmark{step(fam, "1000", VerdictOK, 9e3, nil), failedStep("3000", outOfTime), step(fam, "10000", VerdictOK, 9e3, nil)},
+			FindingIncomplete, -1, 0, []string{"incomplete: 3k/s failed: " + outOfTime, "every rate that ran passed", "passed: 1k/s, 10k/s"}},
+		{"the lowest step interrupted",
+			[]Benchmark{failedStep("1000", interrupted), step(fam, "3000", VerdictOK, 9e3, nil)},
+			FindingIncomplete, -1, 0, []string{"1k/s failed: " + interrupted, "passed: 3k/s"}},
+		{"a gap below the knee",
+			[]Benchmark{step(fam, "1000", VerdictOK, 9e3, nil), failedStep("3000", interrupted), step(fam, "10000", VerdictOK, 9e3, nil), step(fam, "30000", VerdictSaturated, 5e6, nil)},
+			FindingIncomplete, -1, 30000, []string{"3k/s failed: " + interrupted, "below the first rate that did not pass (30k/s was saturated"}},
+		{"the top step out of time",
+			[]Benchmark{step(fam, "1000", VerdictOK, 9e3, nil), step(fam, "3000", VerdictOK, 9e3, nil), failedStep("10000", outOfTime)},
+			FindingIncomplete, -1, 0, []string{"10k/s failed", "passed: 1k/s, 3k/s"}},
+		{"a failed step above the knee changes nothing",
+			[]Benchmark{step(fam, "1000", VerdictOK, 9e3, nil), step(fam, "3000", VerdictSLO, 90e3, nil), failedStep("10000", interrupted)},
+			FindingMaxFound, 1000, 3000, []string{"max sustainable rate 1k/s", "3k/s was slo-exceeded"}},
+		{"the lowest measured step failing its SLO above a failed one",
+			[]Benchmark{failedStep("1000", interrupted), step(fam, "3000", VerdictSLO, 90e3, nil)},
+			FindingIncomplete, -1, 3000, []string{"1k/s failed", "(3k/s was slo-exceeded"}},
+		{"every step failed",
+			[]Benchmark{failedStep("1000", interrupted), failedStep("3000", interrupted)},
+			FindingNoData, -1, 0, []string{"no step produced figures (1k/s failed: " + interrupted + ")"}},
+	}
+	for _, c := range cases {
+		w := LoadSweeps(&Set{Benchmarks: c.steps})[0]
+		maxRate, hasMax := w.Metrics[MetricMaxRate]
+		if w.Finding != c.finding || (c.max < 0) == hasMax || (hasMax && maxRate != c.max) || w.Metrics[MetricKneeRate] != c.knee {
+			t.Errorf("%s: finding %q, metrics %v; want %q, max %v, knee %v", c.name, w.Finding, w.Metrics, c.finding, c.max, c.knee)
+		}
+		if c.max < 0 && w.MaxAt != "" {
+			t.Errorf("%s: max at %s", c.name, w.MaxAt)
+		}
+		for _, want := range c.contains {
+			if !strings.Contains(w.Text, want) {
+				t.Errorf("%s: text %q lacks %q", c.name, w.Text, want)
+			}
+		}
 	}
 }
 
@@ -109,5 +174,20 @@ func TestLoadSetRoundTrip(t *testing.T) {
 	}
 	if lines != 1 {
 		t.Fatalf("%d benchmark lines:\n%s", lines, bench.String())
+	}
+}
+
+// The sweep's text prints rates and durations as the CLI's messages and
+// tables do (results cannot import the helpers, so it keeps copies).
+func TestLoadFormatsAsTheCLI(t *testing.T) {
+	for _, v := range []float64{1, 50, 100, 999, 1000, 1500, 2000, 2500.5, 3000, 20000, 123456, 300000, 999999, 1e6, 1.5e6, 1234567, 5e6, 10e6} {
+		if got, want := fmtRate(v), units.CompactRate(v); got != want {
+			t.Errorf("rate %v: %q, the CLI prints %q", v, got, want)
+		}
+	}
+	for _, v := range []float64{0, 1, 12.3, 423, 999, 1000, 4230, 58e3, 85.7e6, 311e6, 1.39e6, 999e6, 1e9, 1.667e9, 123e9, -5e3} {
+		if got, want := fmtNS(v), human.Dur(v); got != want {
+			t.Errorf("%v ns: %q, the CLI prints %q", v, got, want)
+		}
 	}
 }

@@ -183,6 +183,7 @@ func (l *Load) drive(ctx context.Context, b *bench.B, conn transports.Conn, kill
 	defer unpin()
 
 	o := newOpenLoop(l.Rate, l.Arrivals, l.Seed, l.Window)
+	o.startWhat = "the transport's send"
 	msg := make([]byte, l.Size)
 	ready := make(chan error, 1)
 	var wg sync.WaitGroup
@@ -279,9 +280,10 @@ func (l *Load) receive(o *openLoop, conn transports.Conn) {
 	}
 }
 
-// waitOrKill waits for the sender and receiver to end; if they have not
-// 10 s after the run (a child stopped, or stuck), it kills the peer,
-// which ends them (EOF, or ErrClosed through shared memory's Abort).
+// waitOrKill waits for the parties in wg to end (sender and receiver; or
+// each child's waiter); if they have not 10 s after the run (a child
+// stopped, or stuck), it kills the peer (or every live child), which ends
+// them (EOF, or ErrClosed through shared memory's Abort; a reaped child).
 func waitOrKill(wg *sync.WaitGroup, kill func()) error {
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()

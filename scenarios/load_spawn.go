@@ -26,6 +26,8 @@ import (
 // closed-loop spawn is); each child is reaped by a goroutine of its own.
 // That thread is unlocked, never left to exit, when the run ends: a child
 // started from it would be killed with it (Pdeathsig follows the thread).
+// Its timer slack is raised back around each start: a child inherits it
+// (see threadSlack).
 type SpawnLoad struct {
 	Mode      string   // exec (through /bin/sh -c) or spawn (direct argv)
 	Label     string   // cmd=… in the name
@@ -104,11 +106,14 @@ func (s *SpawnLoad) Run(ctx context.Context, b *bench.B) error {
 	runtime.LockOSThread() // the recorder: its own CPU clock for the harness figure
 	defer runtime.UnlockOSThread()
 	o := newOpenLoop(s.Rate, s.Arrivals, s.Seed, s.Window)
+	o.startWhat = "starting a child"
 	var live sync.Map // k → *child.Proc, for a kill after a timeout
 	var kids sync.WaitGroup
 	start := func(k int64) error {
 		p := s.proc()
-		if err := p.Start(); err != nil {
+		// Forked from the pacing thread: with its own timer slack, not
+		// the 1 ns it paces with, which the child would inherit.
+		if err := o.forkOwnSlack(p.Start); err != nil {
 			return fmt.Errorf("spawn %d: %w", k, err)
 		}
 		live.Store(k, p)
@@ -139,16 +144,9 @@ func (s *SpawnLoad) Run(ctx context.Context, b *bench.B) error {
 	err := o.record(ctx, b, v)
 	o.halt()
 	sender.Wait()
-	done := make(chan struct{})
-	go func() { kids.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		live.Range(func(_, p any) bool { p.(*child.Proc).Kill(); return true })
-		<-done
-		if err == nil {
-			err = errStopTimeout
-		}
+	killAll := func() { live.Range(func(_, p any) bool { p.(*child.Proc).Kill(); return true }) }
+	if werr := waitOrKill(&kids, killAll); werr != nil && err == nil {
+		err = werr
 	}
 	if err == nil {
 		err = o.failed()

@@ -16,10 +16,14 @@ import (
 // Every offered rate is its own benchmark, named with rate=R, so each has
 // its own samples, percentiles, histogram, CPU cost and verdict, and
 // `ipcbench list` shows exactly what a run measures. Without --rate the
-// rates are a sweep: a 1-3-10 ladder (1-2-5 with --full), run in ascending order, where a step
-// is skipped (and says so) once two lower steps of its family were
-// saturated: past the knee every step would only show a queue growing for
-// the whole budget. The sweep's finding, the max sustainable rate per
+// rates are a sweep: a 1-3-10 ladder (1-2-5 with --full), listed in
+// ascending order, where a step skips itself (and says so) once two lower
+// steps of its family were saturated: past the knee every step would only
+// show a queue growing for the whole budget. The check is made at every
+// visit (bench.Run asks SkipReason): with --rounds 1 the steps run in
+// list order and a family stops one step past its knee; in rounds the
+// order is shuffled, so a step past the knee runs until the two saturated
+// ones below it have been visited, and skips its later visits. The sweep's finding, the max sustainable rate per
 // family, is derived from the steps afterwards (results.LoadSweeps).
 //
 // Cost: every step is a benchmark of the run, visited in its rounds and
@@ -33,10 +37,10 @@ import (
 // there by --transports, --modes, --sizes, --placements, --arrivals.
 
 // The ladders of offered rates of a sweep (per second): a 1-3-10 ladder
-// by default, because a run in rounds visits every step of it several
-// times within one time budget (so the skip past saturation, decided
-// before the first round, cannot spare the steps beyond the knee), and
-// the 1-2-5 ladder with --full.
+// by default, because a run in rounds visits every step of it within one
+// time budget (the skip past saturation spares the steps beyond the knee
+// only once two lower steps were visited, in shuffled order), and the
+// 1-2-5 ladder with --full.
 var (
 	pairLadder      = []float64{1e3, 3e3, 1e4, 3e4, 1e5, 3e5, 1e6}
 	spawnLadder     = []float64{100, 300, 1e3}
@@ -103,7 +107,7 @@ func buildLoad(o Options) ([]bench.Scenario, error) {
 		}
 	}
 	if o.Window < 0 || o.Window > MaxWindow {
-		return nil, fmt.Errorf("window %d out of range (1..%d)", o.Window, MaxWindow)
+		return nil, fmt.Errorf("window %d out of range (1..%d; 0: the default)", o.Window, MaxWindow)
 	}
 	pairs, err := buildPairLoads(o)
 	if err != nil {

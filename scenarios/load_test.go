@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -424,6 +426,50 @@ func TestSpawnLoad(t *testing.T) {
 	}
 	if res.Summary.P50 < float64(50*time.Microsecond) {
 		t.Fatalf("a spawn in %s?", time.Duration(res.Summary.P50))
+	}
+}
+
+// The pacing thread sleeps at 1 ns timer slack, and a process forked from
+// a thread inherits its slack through exec: children of SpawnLoad, started
+// from that thread, must get the process's own slack, not 1 ns. A --cmd
+// child reports its slack; both modes (through /bin/sh -c, and direct).
+func TestSpawnLoadChildrenKeepTheirTimerSlack(t *testing.T) {
+	leakcheck.Check(t)
+	own, err := os.ReadFile("/proc/self/timerslack_ns")
+	if err != nil {
+		t.Skipf("no per-thread timer slack here: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "slack")
+	list, err := buildLoad(Options{Rates: []float64{200}, Transports: []string{"pipe"}, Cmd: "sh -c 'cat /proc/self/timerslack_ns >> " + out + "'"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, s := range list {
+		if s.Name().Base() != results.ScenarioSpawnLoad {
+			continue
+		}
+		if err := os.Remove(out); err != nil && !errors.Is(err, os.ErrNotExist) {
+			t.Fatal(err)
+		}
+		runOK(t, s, loadCfg(150*time.Millisecond))
+		ran++
+		got, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Fields(string(got))
+		if len(lines) < 10 {
+			t.Fatalf("%s: %d children reported their slack", s.Name(), len(lines))
+		}
+		for _, l := range lines {
+			if l != strings.TrimSpace(string(own)) {
+				t.Fatalf("%s: a child's timer slack is %s ns, the process's own is %s ns (the pacing thread's 1 ns leaked into it)", s.Name(), l, strings.TrimSpace(string(own)))
+			}
+		}
+	}
+	if ran != 2 {
+		t.Fatalf("%d spawn load benchmarks ran, want exec and spawn", ran)
 	}
 }
 

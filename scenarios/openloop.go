@@ -108,7 +108,6 @@ type openLoop struct {
 	t0       int64 // ns after pace.base of instant 0
 	tape     *tape
 
-	sent      atomic.Int64 // operations started
 	completed atomic.Int64 // operations ended (any order)
 	recorded  atomic.Int64 // operations taken by the recorder
 	stop      atomic.Bool
@@ -122,16 +121,19 @@ type openLoop struct {
 	errOnce sync.Once
 	err     atomic.Pointer[error]
 
-	restoreSlack func()
+	slack threadSlack // the sender's timer slack (lowered from prepare to the end of send)
+
+	// startWhat names the start call in warnings: "the transport's send",
+	// "starting a child".
+	startWhat string
 
 	// The sender's own figures, read after it ended.
-	windowWaits   int64
 	recorderWaits int64
 	peak          int64
 }
 
 func newOpenLoop(rate float64, arrivals string, seed uint64, window int) *openLoop {
-	o := &openLoop{rate: rate, arrivals: arrivals, seed: seed, window: int64(window), tape: newTape(), wake: make(chan struct{}, 1)}
+	o := &openLoop{rate: rate, arrivals: arrivals, seed: seed, window: int64(window), tape: newTape(), wake: make(chan struct{}, 1), startWhat: "the start call"}
 	o.pace = newPacer()
 	o.final.Store(-1)
 	return o
@@ -143,7 +145,7 @@ func newOpenLoop(rate float64, arrivals string, seed uint64, window int) *openLo
 // before the other parties start: they read t0.
 func (o *openLoop) prepare(spin time.Duration) {
 	o.senderTID.Store(int64(gettid()))
-	o.restoreSlack = enterThread()
+	o.slack = lowerSlack()
 	switch {
 	case spin == 0:
 		o.pace.spin = calibrateSpin(o.pace).Nanoseconds()
@@ -195,6 +197,16 @@ func (o *openLoop) complete(k, now int64) {
 	}
 }
 
+// forkOwnSlack runs start, which forks a child from the sending thread,
+// with that thread's own timer slack, not the 1 ns it paces with: the
+// child inherits the slack of the thread it was forked from (see
+// threadSlack). Two prctl calls, tens of ns each, counted in the start.
+func (o *openLoop) forkOwnSlack(start func() error) error {
+	o.slack.own()
+	defer o.slack.lower()
+	return start()
+}
+
 // waitWindow blocks while k operations started leave no room in the
 // window; it returns the ns waited.
 func (o *openLoop) waitWindow(k int64) int64 {
@@ -214,7 +226,7 @@ func (o *openLoop) waitWindow(k int64) int64 {
 // send is the sender's loop on its (locked, pinned) thread: start(k)
 // starts operation k. It returns when stopped, with the number started.
 func (o *openLoop) send(start func(k int64) error) int64 {
-	defer o.restoreSlack()
+	defer o.slack.own()
 	sch := newSchedule(o.rate, o.arrivals, o.seed)
 	var k int64
 	for ; !o.stop.Load(); k++ {
@@ -226,7 +238,6 @@ func (o *openLoop) send(start func(k int64) error) int64 {
 		// the start late by the wait, which its latency will include.
 		var waited int64
 		if k-o.completed.Load() >= o.window {
-			o.windowWaits++
 			waited = o.waitWindow(k)
 		}
 		for k-o.recorded.Load() >= tapeSize && !o.stop.Load() {
@@ -247,7 +258,6 @@ func (o *openLoop) send(start func(k int64) error) int64 {
 			break
 		}
 		o.startNS.Add(o.now() - now)
-		o.sent.Store(k + 1)
 		o.peak = max(o.peak, k+1-o.completed.Load())
 	}
 	return k
@@ -256,15 +266,15 @@ func (o *openLoop) send(start func(k int64) error) int64 {
 // loadAcc accumulates what the recorder saw of the timed operations,
 // across every visit of a benchmark (its verdict is over all of them).
 type loadAcc struct {
-	lat, lag *hdrhistogram.Histogram // latency and lag of every timed op
-	n        int64
-	grew     *trend  // the first visit whose latency grew as a queue does
-	short    float64 // the lowest completions ÷ schedule of a visit long enough to tell (0: none)
+	lat, lag, svc *hdrhistogram.Histogram // latency, lag and service time of every timed op
+	n             int64
+	grew          *trend  // the first visit whose latency grew as a queue does
+	short         float64 // the lowest completions ÷ schedule of a visit long enough to tell (0: none)
 }
 
 func (a *loadAcc) init() {
 	if a.lat == nil {
-		a.lat, a.lag = results.NewHist(), results.NewHist()
+		a.lat, a.lag, a.svc = results.NewHist(), results.NewHist(), results.NewHist()
 	}
 }
 
@@ -276,7 +286,7 @@ type visit struct {
 	windowWaitNS          int64
 	svcMin                int64 // the fastest service time (one op's own cost)
 	latFloor, lagFloor    floors
-	lat, lag              *hdrhistogram.Histogram
+	lat, lag, svc         *hdrhistogram.Histogram
 	cpu0, cpu1            [2]int64 // sender and recorder thread CPU at the start and end
 	start0, start1        int64    // Σ start call durations then
 	cpuOK                 bool
@@ -340,7 +350,7 @@ func (t trend) grows(base int64) bool {
 // record drives the engine's loop over the operations as they end. It
 // returns when the loop ends (or a party failed, or ctx ended).
 func (o *openLoop) record(ctx context.Context, b *bench.B, v *visit) error {
-	v.lat, v.lag = results.NewHist(), results.NewHist()
+	v.lat, v.lag, v.svc = results.NewHist(), results.NewHist(), results.NewHist()
 	sch := newSchedule(o.rate, o.arrivals, o.seed)
 	me := gettid()
 	timed := false
@@ -387,6 +397,7 @@ func (o *openLoop) record(ctx context.Context, b *bench.B, v *visit) error {
 		v.last = [3]int64{due, s, d}
 		_ = v.lat.RecordValue(max(1, lat))
 		_ = v.lag.RecordValue(max(1, lag))
+		_ = v.svc.RecordValue(max(1, svc))
 		// Floors by the time things happened (the end; the start for the
 		// lag), not by the schedule: past capacity a whole run's
 		// completions may cover a few ms of schedule.
@@ -430,6 +441,7 @@ func (a *loadAcc) merge(v *visit, o *openLoop) map[results.Metric]float64 {
 	}
 	a.lat.Merge(v.lat)
 	a.lag.Merge(v.lag)
+	a.svc.Merge(v.svc)
 	a.n += v.n
 	n := float64(v.n)
 	m[results.MetricWindowFull] = float64(v.windowWaited) / n
@@ -501,7 +513,31 @@ func roundDur(ns int64) time.Duration {
 	return d.Round(10 * time.Nanosecond)
 }
 
-// verdict is ok, slo-exceeded or saturated, with the reason.
+// lateBound is how far behind the schedule starts may be at p99 before
+// the schedule counts as not kept: LateBound, or the SLO's lag bound when
+// that is looser (the user allowed that much).
+func lateBound(slo units.SLO) int64 { return max(int64(results.LateBound), slo.Lag.Nanoseconds()) }
+
+// behind says, when the starts fell behind the schedule by more than the
+// operations themselves took (lag p99 above the service time's p99 and
+// above bound), by how much ("" otherwise). The latency is then mostly the
+// schedule's slippage (a stall that filled the window, a send that
+// blocks, a generator that cannot keep up), not the operations' own time
+// at this rate, whatever the floor of latency did afterwards: a stall
+// then a catch-up ends where it started, and is no queue that grows.
+func behind(lag, svc *hdrhistogram.Histogram, bound int64) string {
+	if lag == nil || lag.TotalCount() == 0 {
+		return ""
+	}
+	l, s := lag.ValueAtQuantile(99), svc.ValueAtQuantile(99)
+	if l <= s || l <= bound {
+		return ""
+	}
+	return fmt.Sprintf("starts fell behind the schedule: lag p99 %s > service p99 %s and %s", roundDur(l), roundDur(s), roundDur(bound))
+}
+
+// verdict is ok, slo-exceeded, behind-schedule or saturated, with the
+// reason.
 func (a *loadAcc) verdict(slo units.SLO) (string, string) {
 	if a.n == 0 {
 		return "", ""
@@ -520,8 +556,15 @@ func (a *loadAcc) verdict(slo units.SLO) (string, string) {
 			over = append(over, fmt.Sprintf("lag p99 %s > %s", roundDur(int64(v)), slo.Lag))
 		}
 	}
+	late := behind(a.lag, a.svc, lateBound(slo))
 	if len(over) > 0 {
+		if late != "" {
+			over = append(over, late)
+		}
 		return results.VerdictSLO, strings.Join(over, ", ")
+	}
+	if late != "" {
+		return results.VerdictBehind, late
 	}
 	return results.VerdictOK, ""
 }
@@ -532,7 +575,7 @@ func (a *loadAcc) finish(b *bench.B, o *openLoop, v *visit, rate float64, slo un
 	for k, val := range a.merge(v, o) {
 		b.ReportMetric(val, k)
 	}
-	a.warn(b, o, v, rate)
+	a.warn(b, o, v, rate, slo)
 	verdict, why = a.verdict(slo)
 	if fam != nil {
 		fam.record(rate, verdict)
@@ -540,19 +583,57 @@ func (a *loadAcc) finish(b *bench.B, o *openLoop, v *visit, rate float64, slo un
 	return verdict, why
 }
 
-// warnings are the caveats of a visit: saturation, a generator that fell
-// behind, a recorder that did.
-func (a *loadAcc) warn(b *bench.B, o *openLoop, v *visit, rate float64) {
+// warnings are the caveats of a visit: saturation, starts that fell
+// behind the schedule (and why), a recorder that did.
+func (a *loadAcc) warn(b *bench.B, o *openLoop, v *visit, rate float64, slo units.SLO) {
 	if sat, why := a.saturated(); sat && v.n > 0 {
 		b.Warn(results.WarnSaturated, "saturated at %s/s: %s; these percentiles are those of a growing queue (they grow with the run's length), not a latency this rate can have", units.CompactRate(rate), why)
 	}
-	if lt := v.lagFloor.trend(); lt.grows(v.svcMin) && v.windowWaited == 0 {
-		sent := float64(v.last[1] - v.first[1])
-		b.Warn(results.WarnMeasurement, "the generator could not keep the schedule: its lag grew from %s to %s with the window never full (a start, or waking up, takes longer than the interval): it started %.0f/s, not the %s/s offered", roundDur(lt.start), roundDur(lt.end), (float64(v.n)-1)*1e9/sent, units.CompactRate(rate))
+	if msg := v.scheduleWarning(o.startWhat, rate, lateBound(slo)); msg != "" {
+		b.Warn(results.WarnMeasurement, "%s", msg)
 	}
 	if o.recorderWaits > 0 {
 		b.Warn(results.WarnMeasurement, "the recorder fell %d operations behind %d times: starts waited for it (a harness limit; the lag includes it)", tapeSize, o.recorderWaits)
 	}
+}
+
+// scheduleWarning says how this visit's starts fell behind the schedule,
+// if they did: the lag's floor grew with the window never full, or the lag
+// p99 exceeded the service time's and bound (see behind); and why: a start
+// call (startWhat) that takes the schedule's interval or longer blocks,
+// whatever the generator does (a full pipe: the peer reads slower than
+// that); else a full window (the peer fell behind); else the generator
+// itself could not keep the schedule. "" when the schedule was kept.
+func (v *visit) scheduleWarning(startWhat string, rate float64, bound int64) string {
+	if v.n == 0 {
+		return ""
+	}
+	var what []string
+	if lt := v.lagFloor.trend(); lt.grows(v.svcMin) && v.windowWaited == 0 {
+		what = append(what, fmt.Sprintf("its lag grew from %s to %s with the window never full", roundDur(lt.start), roundDur(lt.end)))
+	}
+	if late := behind(v.lag, v.svc, bound); late != "" {
+		what = append(what, fmt.Sprintf("%s; %.0f%% of starts were more than %s late", late, 100*float64(v.late)/float64(v.n), roundDur(results.LateBound)))
+	}
+	if len(what) == 0 {
+		return ""
+	}
+	n := float64(v.n)
+	interval := 1e9 / rate
+	var cause string
+	switch perStart := float64(v.start1-v.start0) / n; {
+	case perStart >= interval:
+		cause = fmt.Sprintf("%s blocks: it took %s per operation, at least the schedule's interval of %s (the peer takes them slower than offered, e.g. a full pipe or socket buffer)", startWhat, roundDur(int64(perStart)), roundDur(int64(interval)))
+	case v.windowWaited > 0:
+		cause = fmt.Sprintf("%.1f%% of starts found the in-flight window full (the peer fell behind, by a stall or at a rate beyond what it carries)", 100*float64(v.windowWaited)/n)
+	default:
+		cause = "the generator could not keep the schedule (waking up, or a start, takes longer than the interval)"
+	}
+	msg := cause + ": " + strings.Join(what, "; ")
+	if sent := float64(v.last[1] - v.first[1]); v.n > 1 && sent > 0 {
+		msg += fmt.Sprintf("; it started %.0f/s, not the %s/s offered", (n-1)*1e9/sent, units.CompactRate(rate))
+	}
+	return msg
 }
 
 // errStopTimeout: after the run, the peer did not finish in time.

@@ -108,6 +108,7 @@ func accOf(lat []int64, fl *floors) *loadAcc {
 	for _, v := range lat {
 		_ = a.lat.RecordValue(v)
 		_ = a.lag.RecordValue(1)
+		_ = a.svc.RecordValue(v)
 	}
 	a.n = int64(len(lat))
 	if tr := fl.trend(); tr.grows(40_000) {
@@ -172,5 +173,119 @@ func TestFamilySkipsBeyondSaturation(t *testing.T) {
 	}
 	if why := f.beyond(5000); why != "" {
 		t.Fatalf("a step at or below the saturated ones runs: %q", why)
+	}
+}
+
+// visitOf is a visit of n operations at rate whose i-th has lag lag(i) and
+// service time svc(i); its floors are flat unless a test sets them.
+func visitOf(n int64, rate float64, lag, svc func(i int64) int64) *visit {
+	v := &visit{n: n, lat: results.NewHist(), lag: results.NewHist(), svc: results.NewHist()}
+	interval := int64(1e9 / rate)
+	for i := range n {
+		l, s := lag(i), svc(i)
+		_ = v.lat.RecordValue(l + s)
+		_ = v.lag.RecordValue(l)
+		_ = v.svc.RecordValue(s)
+		if l > results.LateBound {
+			v.late++
+		}
+		if i == 0 || s < v.svcMin {
+			v.svcMin = s
+		}
+		v.lagFloor.add(i*interval+l, 1_000)
+	}
+	v.first = [3]int64{0, lag(0), lag(0) + svc(0)}
+	v.last = [3]int64{(n - 1) * interval, (n-1)*interval + lag(n-1), (n-1)*interval + lag(n-1) + svc(n-1)}
+	return v
+}
+
+// accOfVisit is the accumulator of one visit.
+func accOfVisit(v *visit) *loadAcc {
+	a := &loadAcc{}
+	a.init()
+	a.lat.Merge(v.lat)
+	a.lag.Merge(v.lag)
+	a.svc.Merge(v.svc)
+	a.n = v.n
+	return a
+}
+
+// A stall then a catch-up that filled the window once: most starts late
+// by hundreds of ms (lag p50 679 ms, late_share 0.84, p99 1.67 s), service
+// times of a few ms, no floor that grows. This was verdict ok with no
+// warning (the generator report needed a window never full): the schedule
+// was not kept, and the result must say so.
+func TestBehindScheduleIsNotOK(t *testing.T) {
+	ms := int64(time.Millisecond)
+	const n, rate = 2000, 1000.0
+	lag := func(i int64) int64 {
+		if i < 320 { // 16% on time
+			return 20_000
+		}
+		return 679*ms + (i-320)*ms*1000/1680 // 679 ms .. 1.68 s
+	}
+	svc := func(i int64) int64 { return 2*ms + i%7*100_000 }
+	v := visitOf(n, rate, lag, svc)
+	v.windowWaited = 1 // the window was full once
+	a := accOfVisit(v)
+	if sat, _ := a.saturated(); sat {
+		t.Fatal("no growing queue here: the floor is flat")
+	}
+	if got, why := a.verdict(units.SLO{}); got != results.VerdictBehind || !strings.Contains(why, "lag p99 1.6") || !strings.Contains(why, "> service p99 2.6") {
+		t.Fatalf("verdict %q (%s), want %s", got, why, results.VerdictBehind)
+	}
+	loose, _ := units.ParseSLO("p99=10s")
+	if got, _ := a.verdict(loose); got != results.VerdictBehind {
+		t.Fatalf("within a loose SLO, still behind the schedule: %q", got)
+	}
+	tight, _ := units.ParseSLO("p99=1ms")
+	if got, why := a.verdict(tight); got != results.VerdictSLO || !strings.Contains(why, "starts fell behind") {
+		t.Fatalf("beyond the SLO and behind: %q (%s)", got, why)
+	}
+	// A lag bound in the SLO is the lateness the user accepts.
+	lagOK, _ := units.ParseSLO("lag=2s")
+	if got, why := a.verdict(lagOK); got != results.VerdictOK {
+		t.Fatalf("lag within the SLO's own bound: %q (%s)", got, why)
+	}
+	w := v.scheduleWarning("the transport's send", rate, lateBound(units.SLO{}))
+	for _, want := range []string{"window full", "lag p99 1.6", "84% of starts were more than 1ms late", "not the 1k/s offered"} {
+		if !strings.Contains(w, want) {
+			t.Errorf("warning %q lacks %q", w, want)
+		}
+	}
+	if strings.Contains(w, "generator") {
+		t.Errorf("a full window blamed on the generator: %q", w)
+	}
+
+	// The same lateness with each start call taking the whole interval:
+	// the transport's send blocks (a full pipe), not the generator.
+	v.windowWaited = 0
+	v.start0, v.start1 = 5*ms, 5*ms+n*1100_000
+	w = v.scheduleWarning("the transport's send", rate, lateBound(units.SLO{}))
+	if !strings.Contains(w, "the transport's send blocks: it took 1.1ms per operation, at least the schedule's interval of 1ms") || strings.Contains(w, "generator") {
+		t.Fatalf("a blocking send: %q", w)
+	}
+	// Neither: the generator itself.
+	v.start1 = v.start0 + n*10_000
+	if w = v.scheduleWarning("the transport's send", rate, lateBound(units.SLO{})); !strings.HasPrefix(w, "the generator could not keep the schedule") {
+		t.Fatalf("the generator's own lateness: %q", w)
+	}
+}
+
+// Lag within the bound, or below the service time: the schedule was kept.
+func TestScheduleKept(t *testing.T) {
+	ms := int64(time.Millisecond)
+	cases := map[string]*visit{
+		"on time":             visitOf(1000, 1000, func(int64) int64 { return 20_000 }, func(int64) int64 { return 50_000 }),
+		"late below service":  visitOf(1000, 1000, func(i int64) int64 { return 2 * ms }, func(int64) int64 { return 5 * ms }),
+		"late below 1 ms p99": visitOf(1000, 1000, func(i int64) int64 { return 900_000 }, func(int64) int64 { return 50_000 }),
+	}
+	for name, v := range cases {
+		if w := v.scheduleWarning("the transport's send", 1000, lateBound(units.SLO{})); w != "" {
+			t.Errorf("%s: warned %q", name, w)
+		}
+		if got, why := accOfVisit(v).verdict(units.SLO{}); got != results.VerdictOK {
+			t.Errorf("%s: verdict %q (%s)", name, got, why)
+		}
 	}
 }

@@ -61,15 +61,45 @@ func newPacer() *pacer {
 // now is ns since base (a monotonic clock read, tens of ns).
 func (p *pacer) now() int64 { return time.Since(p.base).Nanoseconds() }
 
-// enterThread sets the calling (locked) thread's timer slack to 1 ns and
-// returns the function that restores it. The slack is per thread, so
-// nothing else in the process is affected.
-func enterThread() func() {
+// threadSlack is the pacing thread's timer slack: lowered to 1 ns while
+// it paces, and its own value (the process's default, 50 µs unless the
+// user's environment set another) otherwise.
+//
+// The slack is per thread, and the threads the Go runtime creates while
+// the pacing thread is locked are cloned by its template thread, not by
+// this one: no other thread of ipcbench is affected. A process forked from
+// this thread inherits its slack, though, and keeps it through exec: a
+// child started while it was lowered would wake its own timers at 1 ns
+// slack, cost and behaviour that are not the command's. So whatever forks
+// from the pacing thread (SpawnLoad's starts) does it with the slack
+// raised back (own), then lowers it again (lower).
+type threadSlack struct {
+	old uintptr
+	ok  bool // lowered (false: prctl failed, nothing to undo)
+}
+
+// lowerSlack sets the calling (locked) thread's timer slack to 1 ns and
+// returns what to undo it with.
+func lowerSlack() threadSlack {
 	old, err := unix.PrctlRetInt(unix.PR_GET_TIMERSLACK, 0, 0, 0, 0)
 	if err != nil || unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0) != nil {
-		return func() {}
+		return threadSlack{}
 	}
-	return func() { _ = unix.Prctl(unix.PR_SET_TIMERSLACK, uintptr(old), 0, 0, 0) }
+	return threadSlack{old: uintptr(old), ok: true}
+}
+
+// own gives the thread back its own slack (call it on that thread).
+func (s threadSlack) own() {
+	if s.ok {
+		_ = unix.Prctl(unix.PR_SET_TIMERSLACK, s.old, 0, 0, 0)
+	}
+}
+
+// lower sets the thread's slack to 1 ns again (call it on that thread).
+func (s threadSlack) lower() {
+	if s.ok {
+		_ = unix.Prctl(unix.PR_SET_TIMERSLACK, 1, 0, 0, 0)
+	}
 }
 
 // sleepUntil sleeps until the instant t (ns after base), in chunks so that
@@ -114,7 +144,7 @@ func (p *pacer) until(t int64, stop *atomic.Bool) bool {
 // it with half as much again and 2 µs, within [5 µs, 300 µs]: most wakes
 // then land inside the spin, and a busy machine's outliers do not make
 // every operation spin for them (they show as lag instead). Call it on
-// the pacing thread after enterThread. About 6 ms.
+// the pacing thread after lowerSlack. About 6 ms.
 func calibrateSpin(p *pacer) time.Duration {
 	var late []int64
 	var never atomic.Bool

@@ -6,6 +6,8 @@ import (
 
 	"github.com/ipcbench/ipcbench/internal/leakcheck"
 	"github.com/ipcbench/ipcbench/results"
+	"github.com/ipcbench/ipcbench/scenarios"
+	"github.com/spf13/cobra"
 )
 
 func TestLoadUsageErrors(t *testing.T) {
@@ -23,6 +25,10 @@ func TestLoadUsageErrors(t *testing.T) {
 		{[]string{"run", "load", "--slo", "p99"}, `--slo "p99": bad SLO term`},
 		{[]string{"run", "load", "--arrivals", "bursty"}, `--arrivals: unknown arrival process "bursty" (accepted: constant, poisson)`},
 		{[]string{"run", "load", "--window", "-1"}, "--window -1 out of range"},
+		{[]string{"run", "load", "--window", "0"}, "--window 0 out of range (1..524288)"},
+		{[]string{"run", "load", "--window", "524289"}, "--window 524289 out of range (1..524288)"},
+		{[]string{"run", "load", "--spin-ahead", "-5us"}, `--spin-ahead "-5us": want auto, 0, or a duration`},
+		{[]string{"run", "load", "--rate", "2m"}, `--rate: rate "2m": a lowercase m reads as milli or as mega; write M for millions or k for thousands`},
 		{[]string{"run", "load", "--spin-ahead", "forever"}, `--spin-ahead "forever": want auto, 0, or a duration`},
 		{[]string{"list", "load", "--rate", "0"}, `--rate: rate "0" must be positive`},
 	}
@@ -33,6 +39,29 @@ func TestLoadUsageErrors(t *testing.T) {
 		}
 		if n := strings.Count(strings.TrimSpace(errs), "\n"); n > 0 {
 			t.Errorf("%v: error is %d lines, want one: %q", c.args, n+1, errs)
+		}
+	}
+}
+
+// Every spelling of a zero spin (0, 0s, 0us) is "sleep only"; the
+// window's bounds are accepted.
+func TestLoadFlagsAccepted(t *testing.T) {
+	for _, args := range [][]string{
+		{"--spin-ahead", "0"}, {"--spin-ahead", "0s"}, {"--spin-ahead", "0us"}, {"--spin-ahead", "off"}, {"--spin-ahead", "10ms"},
+		{"--window", "1"}, {"--window", "524288"}, {"--rate", "2M"}, {"--rate", "2000k/s"},
+	} {
+		code, _, errs := runCLI(t, append([]string{"list", "load", "--transports", "pipe", "--modes", "raw"}, args...)...)
+		if code != 0 {
+			t.Errorf("%v: exit %d: %s", args, code, errs)
+		}
+	}
+	var f loadFlags
+	addLoadFlags(&cobra.Command{}, &f)
+	for _, zero := range []string{"0", "0s", "0us", "0ms"} {
+		f.spinAhead = zero
+		var o scenarios.Options
+		if err := loadOptions(&f, &o); err != nil || o.SpinAhead != -1 {
+			t.Errorf("--spin-ahead %s: %v, SpinAhead %v; want sleep only (-1)", zero, err, o.SpinAhead)
 		}
 	}
 }

@@ -32,14 +32,18 @@ func RateCeiling(resolution time.Duration) float64 {
 var rateSuffixes = []struct {
 	suffix string
 	mult   float64
-}{{"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"m", 1e6}}
+}{{"k", 1e3}, {"K", 1e3}, {"M", 1e6}}
 
 // ParseRate parses an offered rate per second: "500", "20k", "1.5M",
 // optionally followed by "/s" ("20k/s"). It must lie within
-// [MinRate, ceiling]; the error names the value and what is accepted.
+// [MinRate, ceiling]; the error names the value and what is accepted. A
+// lowercase m is refused: milli or mega, it cannot be told.
 func ParseRate(s string, ceiling float64) (float64, error) {
 	t := strings.TrimSpace(s)
 	t = strings.TrimSuffix(t, "/s")
+	if strings.HasSuffix(t, "m") {
+		return 0, fmt.Errorf("rate %q: a lowercase m reads as milli or as mega; write M for millions or k for thousands (e.g. 2M, 2000k)", s)
+	}
 	mult := 1.0
 	for _, sf := range rateSuffixes {
 		if strings.HasSuffix(t, sf.suffix) {

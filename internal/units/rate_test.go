@@ -23,6 +23,8 @@ func TestParseRate(t *testing.T) {
 		"NaN":   "bad rate",
 		"Inf":   "bad rate",
 		"1e400": "bad rate",
+		"2m":    "write M for millions or k for thousands",
+		"2m/s":  "lowercase m",
 	}
 	for in, want := range bad {
 		if _, err := ParseRate(in, MaxRate); err == nil || !strings.Contains(err.Error(), want) {
