@@ -498,7 +498,11 @@ func (n *Node) Run(ctx context.Context, b *bench.B) error {
 	if n.Kind == nodeOutput {
 		b.SetBytes(n.Size)
 	}
-	if err := d.goAhead(); err != nil {
+	var alive []int
+	if pid, ok := workerPid(rd.Info); ok {
+		alive = append(alive, pid)
+	}
+	if err := d.goAhead(alive...); err != nil {
 		return err
 	}
 	var transfer []float64
@@ -552,11 +556,10 @@ func (n *Node) setUp(b *bench.B, info map[string]any) error {
 	if rss, ok := info["rss_bytes"].(float64); ok {
 		n.found["node_rss_bytes"] = strconv.FormatInt(int64(rss), 10)
 	}
-	wp, ok := info["worker_pid"].(float64)
+	pid, ok := workerPid(info)
 	if !ok {
 		return nil
 	}
-	pid := int(wp)
 	b.TrackProcess(pid)
 	// The worker was forked by the driver, so it started on the driver's
 	// CPU; its threads are all running now (it sent its first message).
@@ -567,6 +570,12 @@ func (n *Node) setUp(b *bench.B, info map[string]any) error {
 		n.found["mechanism"] = mech
 	}
 	return nil
+}
+
+// workerPid is the pid of the long-lived worker the driver set up, if any.
+func workerPid(info map[string]any) (int, bool) {
+	wp, ok := info["worker_pid"].(float64)
+	return int(wp), ok && wp > 0
 }
 
 // describeChannel says, from the worker's /proc alone, what carries the
@@ -652,8 +661,9 @@ func (n *Node) verify(rec []float64, f fields) error {
 
 // report attaches Node's cost per op: the driver's CPU and context
 // switches over its ops (its own rusage deltas) plus the CPU of the
-// children it reaped meanwhile (/proc, 10 ms ticks), its peak RSS, and
-// for output its peak growth.
+// children it reaped meanwhile (/proc, 10 ms ticks; a round trip's
+// worker without its start-up, see goAhead), its peak RSS, and for
+// output its peak growth.
 func (n *Node) report(b *bench.B, end *driverMsg, kids sys.ProcTimes) {
 	if end == nil || end.Ops <= 0 {
 		return

@@ -194,6 +194,53 @@ func TestDriverLive(t *testing.T) {
 	}
 }
 
+// TestDriverWorkerStartUpNotCounted: a round trip's worker lives from
+// before "go" to the teardown, and the driver reaps it only then; the
+// CPU it spent starting (Node's boot) must not be in the children's CPU
+// of the ops. A few round trips cost far less CPU than a Node start.
+func TestDriverWorkerStartUpNotCounted(t *testing.T) {
+	needNode(t)
+	noMess(t)
+	node, _ := exec.LookPath("node")
+	n := &Node{Kind: nodeRoundTrip, Transport: "channel", Serialization: "json", MsgSize: 64}
+	cfg, err := n.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := startNodeDriver(context.Background(), node, cfg, -1, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.kill()
+	r, err := d.expect("ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, ok := workerPid(r.Info)
+	if !ok {
+		t.Fatalf("ready without a worker: %+v", r)
+	}
+	if err := d.goAhead(pid); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := d.next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, kids, err := d.finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	startUp := d.startUp.User + d.startUp.Sys
+	if startUp <= 0 {
+		t.Fatalf("the worker's start-up CPU was not read: %+v", d.startUp)
+	}
+	if loop := kids.ChildUser + kids.ChildSys; loop >= startUp {
+		t.Fatalf("children's CPU over 20 round trips %v, not below the worker's start-up %v: the start-up is counted", loop, startUp)
+	}
+}
+
 // nodeOpts keeps the node group small for tests.
 func nodeOpts() Options {
 	return Options{Sizes: []int{64}, OutputSizes: []int64{256 << 10}, ParentMem: []int64{0, 8 << 20}}

@@ -212,6 +212,9 @@ type nodeDriver struct {
 	timeout time.Duration
 	hello   *driverMsg
 	base    sys.ProcTimes
+	// startUp is the CPU the driver's live children (a round trip's
+	// worker) had spent when the ops began: subtracted at the end.
+	startUp sys.ProcTimes
 	done    bool
 	werr    error
 }
@@ -317,8 +320,23 @@ func (d *nodeDriver) expect(t string) (*driverMsg, error) {
 	return m, d.hung(err)
 }
 
-// goAhead starts the ops; the driver's reaped children's CPU counts from now.
-func (d *nodeDriver) goAhead() error {
+// goAhead starts the ops; the driver's reaped children's CPU counts from
+// now. alive are the driver's children already running (a round trip's
+// worker): the driver reaps them only at teardown, so their whole life,
+// Node's start-up included (V8's boot, tens of ms of CPU), would land in
+// the children's CPU read at the end, and CPU per op would depend on how
+// many ops the budget allowed. What they have spent so far is their
+// start-up, not the loop's: it is read now and subtracted at the end, so
+// that CPU per op covers the timed ops alone, as for ipcbench's own
+// children (docs/measuring.md, pitfall 11).
+func (d *nodeDriver) goAhead(alive ...int) error {
+	d.startUp = sys.ProcTimes{}
+	for _, pid := range alive {
+		if t, ok := sys.ReadProcTimes(pid); ok {
+			d.startUp.User += t.User + t.ChildUser
+			d.startUp.Sys += t.Sys + t.ChildSys
+		}
+	}
 	d.base, _ = sys.ReadProcTimes(d.pid)
 	if _, err := d.ctl.Write([]byte("go\n")); err != nil {
 		return d.fail(fmt.Errorf("node driver: %w", err))
@@ -337,7 +355,8 @@ func (d *nodeDriver) next() ([]float64, error) {
 
 // finish stops the ops, reads the end report, waits for the driver to
 // tear down and exit, and returns the report and the CPU time of the
-// children it reaped since goAhead.
+// children it reaped since goAhead, less what the children alive at
+// goAhead had spent before it.
 func (d *nodeDriver) finish() (*driverMsg, sys.ProcTimes, error) {
 	var pt sys.ProcTimes
 	d.ctl.Close() // stop
@@ -367,7 +386,10 @@ func (d *nodeDriver) finish() (*driverMsg, sys.ProcTimes, error) {
 		<-exited
 	}
 	if t, ok := sys.ReadProcTimes(d.pid); ok {
-		pt = sys.ProcTimes{ChildUser: t.ChildUser - d.base.ChildUser, ChildSys: t.ChildSys - d.base.ChildSys}
+		pt = sys.ProcTimes{
+			ChildUser: max(0, t.ChildUser-d.base.ChildUser-d.startUp.User),
+			ChildSys:  max(0, t.ChildSys-d.base.ChildSys-d.startUp.Sys),
+		}
 	}
 	if err := d.kill(); err != nil {
 		return nil, pt, err
