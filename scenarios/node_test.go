@@ -153,6 +153,49 @@ func TestDriverProtocol(t *testing.T) {
 	}
 }
 
+// TestReportDeadlineAfterPartialLine: a report line that arrives in
+// pieces, the first long before the rest, is read under a deadline set
+// when the line was needed, not one left from an earlier line; and a
+// driver that stops writing still times out.
+func TestReportDeadlineAfterPartialLine(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	const timeout = 200 * time.Millisecond
+	rd := reportReader(r, timeout)
+	if _, err := w.WriteString(`{"t":"ready","fields":["total"]}` + "\n" + `{"t":"ops","v":[1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rd.expect("ready"); err != nil {
+		t.Fatal(err)
+	}
+	// The deadline set for ready passes; half a line waits in the buffer.
+	time.Sleep(timeout + 100*time.Millisecond)
+	go func() {
+		time.Sleep(timeout / 4)
+		_, _ = w.WriteString(",2]}\n")
+	}()
+	for _, want := range []float64{1, 2} {
+		rec, err := rd.next()
+		if err != nil {
+			t.Fatalf("a healthy slow line: %v", err)
+		}
+		if rec[0] != want {
+			t.Fatalf("record %v, want [%v]", rec, want)
+		}
+	}
+	start := time.Now()
+	if _, err := rd.next(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a silent driver: %v, want the deadline exceeded", err)
+	}
+	if waited := time.Since(start); waited < timeout/2 || waited > 10*timeout {
+		t.Fatalf("a silent driver timed out after %v, want about %v", waited, timeout)
+	}
+}
+
 // TestDriverLive runs the real driver through the whole protocol: hello
 // with the versions, ready, op records, end.
 func TestDriverLive(t *testing.T) {

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -118,19 +119,33 @@ type driverReader struct {
 	vals   []float64 // op values received, not yet handed out
 	pos    int
 	end    *driverMsg
+	// mayBlock, when set, is called before reading a line that is not
+	// whole in the buffer (a read may block): it renews the deadline.
+	mayBlock func()
 }
 
 func newDriverReader(r io.Reader) *driverReader {
 	return &driverReader{r: bufio.NewReaderSize(r, 64<<10)}
 }
 
-// buffered reports whether next can answer without reading.
-func (d *driverReader) buffered() bool {
-	return d.pos+d.stride <= len(d.vals) || d.r.Buffered() > 0
+// reportReader reads the driver's reports from rep, each line within
+// timeout of the moment it was needed. The deadline is renewed for every
+// line that is not already whole in the buffer: renewing it only when
+// the buffer is empty would leave a blocking read, after a partial line,
+// under a deadline set long before (a healthy driver then reads as hung).
+func reportReader(rep *os.File, timeout time.Duration) *driverReader {
+	d := newDriverReader(rep)
+	d.mayBlock = func() { _ = rep.SetReadDeadline(time.Now().Add(timeout)) }
+	return d
 }
 
 // read decodes one line; an error report becomes a *driverError.
 func (d *driverReader) read() (*driverMsg, error) {
+	if d.mayBlock != nil {
+		if b, _ := d.r.Peek(d.r.Buffered()); bytes.IndexByte(b, '\n') < 0 {
+			d.mayBlock()
+		}
+	}
 	line, err := d.r.ReadBytes('\n')
 	if err != nil {
 		if err == io.EOF && len(line) > 0 {
@@ -256,7 +271,7 @@ func startNodeDriver(ctx context.Context, node string, cfg *driverConfig, cpu in
 		repR.Close()
 		return nil, err
 	}
-	d := &nodeDriver{proc: p, pid: p.Pid(), ctl: ctlW, rep: repR, rd: newDriverReader(repR), timeout: timeout}
+	d := &nodeDriver{proc: p, pid: p.Pid(), ctl: ctlW, rep: repR, rd: reportReader(repR, timeout), timeout: timeout}
 	if driverStarted != nil {
 		driverStarted(d.pid)
 	}
@@ -302,11 +317,6 @@ func killGroup(pid int) error {
 	return nil
 }
 
-// deadline bounds the next read of a report.
-func (d *nodeDriver) deadline() {
-	_ = d.rep.SetReadDeadline(time.Now().Add(d.timeout))
-}
-
 func (d *nodeDriver) hung(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return fmt.Errorf("no report from the node driver in %v (hung?)", d.timeout)
@@ -315,7 +325,6 @@ func (d *nodeDriver) hung(err error) error {
 }
 
 func (d *nodeDriver) expect(t string) (*driverMsg, error) {
-	d.deadline()
 	m, err := d.rd.expect(t)
 	return m, d.hung(err)
 }
@@ -346,9 +355,6 @@ func (d *nodeDriver) goAhead(alive ...int) error {
 
 // next is the next op record.
 func (d *nodeDriver) next() ([]float64, error) {
-	if !d.rd.buffered() {
-		d.deadline()
-	}
 	rec, err := d.rd.next()
 	return rec, d.hung(err)
 }
