@@ -84,9 +84,15 @@ const (
 // reaching it means Node hung.
 const nodeTimeout = 30 * time.Second
 
-// nodeMinMajor is the oldest Node.js the driver supports (abstract unix
-// sockets in net, libuv ≥ 1.46).
+// nodeMinMajor is the oldest Node.js the driver supports.
 const nodeMinMajor = 20
+
+// nodeMinUV is the oldest libuv it supports (major, minor): net over an
+// abstract unix socket (transport=unix/api=net) needs libuv 1.46, whose
+// uv_pipe_bind2/uv_pipe_connect2 take the name's length (the older calls
+// stop at its leading NUL). Early Node 20 releases shipped an older
+// libuv, so Node's major version alone does not tell.
+var nodeMinUV = [2]int{1, 46}
 
 // Name implements bench.Scenario.
 func (n *Node) Name() results.Name {
@@ -419,7 +425,26 @@ func askNode(path string) (results.NodeEnv, error) {
 	if major < nodeMinMajor {
 		return env, fmt.Errorf("is Node.js %s; the node group needs Node.js %d or later", got.Node, nodeMinMajor)
 	}
+	if uv, ok := majorMinor(got.UV); !ok || uv[0] < nodeMinUV[0] || uv[0] == nodeMinUV[0] && uv[1] < nodeMinUV[1] {
+		return env, fmt.Errorf("is Node.js %s with libuv %q; the node group needs libuv %d.%d or later (net over abstract unix sockets), as later Node.js 20 releases ship",
+			got.Node, got.UV, nodeMinUV[0], nodeMinUV[1])
+	}
 	return env, nil
+}
+
+// majorMinor parses the start of a version such as "1.46.0" or "1.46.0-dev".
+func majorMinor(v string) ([2]int, bool) {
+	f := strings.SplitN(v, ".", 3)
+	if len(f) < 2 {
+		return [2]int{}, false
+	}
+	minor := f[1]
+	if i := strings.IndexFunc(minor, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		minor = minor[:i]
+	}
+	a, err1 := strconv.Atoi(f[0])
+	b, err2 := strconv.Atoi(minor)
+	return [2]int{a, b}, err1 == nil && err2 == nil
 }
 
 // limitedBuffer keeps the first 4 KiB written to it (a probed program

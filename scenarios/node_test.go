@@ -398,16 +398,60 @@ func TestNodeAbsentIsSkipped(t *testing.T) {
 	}
 }
 
+// A Node 20 on PATH whose libuv is too old skips the group, saying why.
+func TestNodeOldLibuvOnPathIsSkipped(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"true", "echo", "sh"} {
+		if path, err := exec.LookPath(p); err == nil {
+			_ = os.Symlink(path, filepath.Join(dir, p))
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "node"), []byte("#!/bin/sh\necho '{\"release\":\"node\",\"node\":\"v20.2.0\",\"uv\":\"1.45.0\"}'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	list, err := buildNode(Options{})
+	if err != nil {
+		t.Fatalf("node on PATH with an old libuv must skip the group, not fail: %v", err)
+	}
+	for _, s := range list {
+		if r := s.(*Node).SkipReason(); !strings.Contains(r, `libuv "1.45.0"`) || !strings.Contains(r, "1.46 or later") || !strings.Contains(r, "--node") {
+			t.Fatalf("%s: skipped %q", s.Name(), r)
+		}
+	}
+	if NodeEnv(Options{}) != nil {
+		t.Fatal("a fingerprint with an unusable node must have no Node")
+	}
+}
+
+func TestMajorMinor(t *testing.T) {
+	for v, want := range map[string][2]int{"1.46.0": {1, 46}, "1.46.0-dev": {1, 46}, "2.0": {2, 0}, "1.50rc1.2": {1, 50}} {
+		if got, ok := majorMinor(v); !ok || got != want {
+			t.Errorf("%q: %v %v, want %v", v, got, ok, want)
+		}
+	}
+	for _, v := range []string{"", "1", "x.46.0", "1.x"} {
+		if got, ok := majorMinor(v); ok {
+			t.Errorf("%q: %v accepted", v, got)
+		}
+	}
+}
+
 func TestNodeFlagRefusesWhatIsNotNode(t *testing.T) {
 	dir := t.TempDir()
 	old := filepath.Join(dir, "old-node")
 	if err := os.WriteFile(old, []byte("#!/bin/sh\necho '{\"release\":\"node\",\"node\":\"v16.20.2\",\"uv\":\"1.43.0\"}'\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	oldUV := filepath.Join(dir, "node-old-libuv")
+	if err := os.WriteFile(oldUV, []byte("#!/bin/sh\necho '{\"release\":\"node\",\"node\":\"v20.1.0\",\"uv\":\"1.44.2\"}'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct{ node, want string }{
 		{"/bin/true", "is not Node.js"},
 		{filepath.Join(dir, "missing"), "not found"},
 		{old, "is Node.js v16.20.2; the node group needs Node.js 20 or later"},
+		{oldUV, `is Node.js v20.1.0 with libuv "1.44.2"; the node group needs libuv 1.46 or later`},
 	} {
 		if _, err := buildNode(Options{Node: c.node}); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "--node") {
 			t.Errorf("--node %s: %v, want %q", c.node, err, c.want)
