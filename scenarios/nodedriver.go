@@ -261,8 +261,8 @@ func startNodeDriver(ctx context.Context, node string, cfg *driverConfig, cpu in
 	// fd 3. ExtraFiles makes this end blocking (docs/measuring.md,
 	// pitfall 1): what we want, a driver that outruns us waits.
 	p.Cmd.ExtraFiles = []*os.File{repW}
-	p.Cmd.SysProcAttr.Setpgid = true
-	p.Cmd.Cancel = func() error { return killGroup(p.Pid()) }
+	// child.New puts it in a process group of its own and kills the group
+	// when ctx is done, as Kill does.
 	err = startOn(p, cpu)
 	ctlR.Close() // the driver has its copies; ours would hide the ends
 	repW.Close()
@@ -303,19 +303,6 @@ func startOn(p *child.Proc, cpu int) error {
 // driverStarted, when set (tests), learns every driver's pid: its
 // process group, which must be empty once the benchmark is over.
 var driverStarted func(pid int)
-
-// killGroup kills a driver and everything it started (SIGKILL to its
-// process group). The driver must not have been reaped yet, so that its
-// pid, the group's id, cannot have been reused.
-func killGroup(pid int) error {
-	if pid <= 0 {
-		return nil
-	}
-	if err := unix.Kill(-pid, unix.SIGKILL); err != nil && err != unix.ESRCH {
-		return err
-	}
-	return nil
-}
 
 func (d *nodeDriver) hung(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
@@ -388,7 +375,7 @@ func (d *nodeDriver) finish() (*driverMsg, sys.ProcTimes, error) {
 	select {
 	case <-exited:
 	case <-time.After(d.timeout):
-		_ = killGroup(d.pid)
+		d.proc.Kill() // not reaped: its group is still its own
 		<-exited
 	}
 	if t, ok := sys.ReadProcTimes(d.pid); ok {
@@ -410,7 +397,7 @@ func (d *nodeDriver) kill() error {
 		return d.werr
 	}
 	d.done = true
-	_ = killGroup(d.pid)
+	d.proc.Kill()
 	d.ctl.Close()
 	d.werr = d.proc.Wait()
 	d.rep.Close()
