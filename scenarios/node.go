@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -155,19 +156,12 @@ func (n *Node) ExtraParams() map[string]string {
 			"channel": "fork() IPC channel, process.send / 'message', payload a string of size ASCII characters",
 			"stdio":   "fork() with stdio [..., 'ipc', 'pipe']: socket write / 'data' on the worker's fd 4",
 			"net":     "net.connect / net.createServer echo, 'data' events",
-		}[cmpOr(n.API, "channel")]
+		}[cmp.Or(n.API, "channel")]
 	}
 	for k, v := range n.found {
 		m[k] = v
 	}
 	return m
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (n *Node) what() string {
@@ -248,7 +242,7 @@ func nodeList(o Options) ([]*Node, error) {
 		out = append(out, &Node{Kind: nodeParentMem, Argv: pmArgv, Label: pmLabel, ParentMem: m})
 	}
 	// Output collection.
-	maxBuf := cmpOr64(o.MaxBuffer, DefaultMaxBuffer)
+	maxBuf := cmp.Or(o.MaxBuffer, DefaultMaxBuffer)
 	outSizes := o.OutputSizes
 	if len(outSizes) == 0 {
 		outSizes = []int64{1 << 20, 64 << 20}
@@ -283,13 +277,6 @@ func nodeList(o Options) ([]*Node, error) {
 
 // nodeMaxString is V8's largest string on 64-bit (2^29 - 24 characters).
 const nodeMaxString = 1<<29 - 24
-
-func cmpOr64(a, b int64) int64 {
-	if a != 0 {
-		return a
-	}
-	return b
-}
 
 func nodeRoundTrips(o Options) ([]*Node, error) {
 	type tr struct{ transport, api, ser string }
@@ -489,7 +476,7 @@ func (n *Node) config() (*driverConfig, error) {
 		}
 	case nodeRoundTrip:
 		c.Transport, c.API, c.Serialization, c.Size = n.Transport, n.API, n.Serialization, n.MsgSize
-		w := cmpOr(n.API, "channel")
+		w := cmp.Or(n.API, "channel")
 		c.Workers = map[string]string{w: nodeSource(w)}
 	}
 	return c, nil
@@ -506,7 +493,7 @@ func (n *Node) Run(ctx context.Context, b *bench.B) error {
 	if n.Kind == nodeRoundTrip {
 		cpu = n.ParentCPU
 	}
-	d, err := startNodeDriver(ctx, n.node.Path, cfg, cpu, cmpOrDur(n.timeout, nodeTimeout))
+	d, err := startNodeDriver(ctx, n.node.Path, cfg, cpu, cmp.Or(n.timeout, nodeTimeout))
 	if err != nil {
 		return err
 	}
@@ -566,13 +553,6 @@ func (n *Node) Run(ctx context.Context, b *bench.B) error {
 	}
 	n.report(b, end, kids)
 	return nil
-}
-
-func cmpOrDur(a, b time.Duration) time.Duration {
-	if a > 0 {
-		return a
-	}
-	return b
 }
 
 // setUp acts on what the driver set up: a worker to track, to place on

@@ -111,3 +111,19 @@ func TestKillByProcess(t *testing.T) {
 		t.Fatalf("%d children still registered", Live())
 	}
 }
+
+func TestWithEnv(t *testing.T) {
+	tag := "IPCBENCH_TEST_TAG=" + strconv.Itoa(os.Getpid())
+	p := New(context.Background(), "sleeper", "/bin/sleep", "10")
+	p.Cmd.Env = append(os.Environ(), "OTHER=1", tag)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { p.Kill(); _ = p.Wait() }()
+	if got := WithEnv(tag); len(got) != 1 || got[0] != p.Pid() {
+		t.Fatalf("WithEnv(%q) = %v, want [%d]", tag, got, p.Pid())
+	}
+	if got := WithEnv(tag + "0"); len(got) != 0 {
+		t.Fatalf("another value matched: %v", got)
+	}
+}

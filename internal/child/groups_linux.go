@@ -1,10 +1,10 @@
 package child
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -138,27 +138,20 @@ func ReapOrphans() int {
 // holds the variable assignment kv, e.g. a run's token: every process a
 // run started, however deep, unless it cleared its environment.
 func WithEnv(kv string) []int {
+	name, val, _ := strings.Cut(kv, "=")
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
 	me := os.Getpid()
-	needle := []byte(kv)
 	var out []int
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == me {
 			continue
 		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil {
-			continue
-		}
-		for _, v := range bytes.Split(env, []byte{0}) {
-			if bytes.Equal(v, needle) {
-				out = append(out, pid)
-				break
-			}
+		if v, ok := sys.ProcEnv(pid, name); ok && v == val {
+			out = append(out, pid)
 		}
 	}
 	return out
