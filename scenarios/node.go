@@ -32,7 +32,7 @@ import (
 //
 //	Spawn/mode=exec|execFile|spawn|fork/cmd=…/runtime=node      one op: create → 'close' ('exit' for fork)
 //	Spawn/mode=spawn/cmd=true/method=fork/parent_mem=N/runtime=node   spawn('true') to 'exit' holding N bytes
-//	Output/collect=buffered|streamed|lines/size=…/write=…/runtime=node  exec with maxBuffer, spawn 'data', readline
+//	Output/collect=buffered|streamed|lines/size=…/write=…/runtime=node  execFile with maxBuffer, spawn 'data', readline
 //	RoundTrip/transport=channel/serialization=json|advanced/…/runtime=node   process.send echo
 //	RoundTrip/transport=unix/api=stdio/…/runtime=node           an extra stdio 'pipe' (libuv: a socketpair)
 //	RoundTrip/transport=unix|tcp/api=net/…/runtime=node         net over an abstract unix socket, TCP loopback
@@ -146,7 +146,7 @@ func (n *Node) ExtraParams() map[string]string {
 	case nodeOutput:
 		m["max_buffer"] = strconv.FormatInt(n.MaxBuffer, 10)
 		m["how"] = map[string]string{
-			results.CollectBuffered: "exec(cmd, {maxBuffer}) callback (stdout as a utf8 string, exec's default)",
+			results.CollectBuffered: "execFile(file, args, {maxBuffer}) callback, no shell (stdout as a utf8 string, execFile's default)",
 			results.CollectStreamed: "spawn, stdout 'data' events counted and dropped",
 			results.CollectLines:    "spawn, readline 'line' events",
 		}[n.Collect]
@@ -261,7 +261,7 @@ func nodeList(o Options) ([]*Node, error) {
 				case col == results.CollectBuffered && size > maxBuf:
 					n.skip = fmt.Sprintf("%s would exceed --max-buffer %s (raise --max-buffer to measure it)", units.FormatSize(size), units.FormatSize(maxBuf))
 				case col == results.CollectBuffered && size > nodeMaxString:
-					n.skip = fmt.Sprintf("%s does not fit in one V8 string (exec's stdout; at most %s)", units.FormatSize(size), units.FormatSize(nodeMaxString))
+					n.skip = fmt.Sprintf("%s does not fit in one V8 string (execFile's stdout; at most %s)", units.FormatSize(size), units.FormatSize(nodeMaxString))
 				}
 				out = append(out, n)
 			}
@@ -467,8 +467,9 @@ func (n *Node) config() (*driverConfig, error) {
 			return nil, err
 		}
 		c.Collect, c.MaxBuffer = n.Collect, n.MaxBuffer
+		// Started directly in every mode (execFile for buffered), as the
+		// Go output figures beside these start it: no shell in the op.
 		c.Argv = []string{exe, strconv.FormatInt(n.Size, 10), strconv.Itoa(n.Write), "0", "0"}
-		c.Line = shellquote.Join(c.Argv...)
 		c.Env = map[string]string{}
 		for _, kv := range env {
 			k, v, _ := strings.Cut(kv, "=")

@@ -351,6 +351,10 @@ func checkNodeResult(t *testing.T, n *Node, res *results.Benchmark) {
 			}
 		}
 	case nodeOutput:
+		// Like for like with the Go figures: the writer started directly.
+		if n.Collect == results.CollectBuffered && !strings.HasPrefix(res.Params["how"], "execFile(") {
+			t.Fatalf("buffered output collected by %q, want execFile (no shell)", res.Params["how"])
+		}
 		if res.Metrics[results.MetricMBPerSec] <= 0 || res.BytesPerOp != n.Size {
 			t.Fatalf("MB/s %v, bytes/op %d", res.Metrics[results.MetricMBPerSec], res.BytesPerOp)
 		}
