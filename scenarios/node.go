@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -31,7 +32,7 @@ import (
 //
 //	Spawn/mode=exec|execFile|spawn|fork/cmd=…/runtime=node      one op: create → 'close' ('exit' for fork)
 //	Spawn/mode=spawn/cmd=true/method=fork/parent_mem=N/runtime=node   spawn('true') to 'exit' holding N bytes
-//	Output/collect=buffered|streamed|lines/size=…/write=…/runtime=node  exec with maxBuffer, spawn 'data', readline
+//	Output/collect=buffered|streamed|lines/size=…/write=…/runtime=node  execFile with maxBuffer, spawn 'data', readline
 //	RoundTrip/transport=channel/serialization=json|advanced/…/runtime=node   process.send echo
 //	RoundTrip/transport=unix/api=stdio/…/runtime=node           an extra stdio 'pipe' (libuv: a socketpair)
 //	RoundTrip/transport=unix|tcp/api=net/…/runtime=node         net over an abstract unix socket, TCP loopback
@@ -84,9 +85,15 @@ const (
 // reaching it means Node hung.
 const nodeTimeout = 30 * time.Second
 
-// nodeMinMajor is the oldest Node.js the driver supports (abstract unix
-// sockets in net, libuv ≥ 1.46).
+// nodeMinMajor is the oldest Node.js the driver supports.
 const nodeMinMajor = 20
+
+// nodeMinUV is the oldest libuv it supports (major, minor): net over an
+// abstract unix socket (transport=unix/api=net) needs libuv 1.46, whose
+// uv_pipe_bind2/uv_pipe_connect2 take the name's length (the older calls
+// stop at its leading NUL). Early Node 20 releases shipped an older
+// libuv, so Node's major version alone does not tell.
+var nodeMinUV = [2]int{1, 46}
 
 // Name implements bench.Scenario.
 func (n *Node) Name() results.Name {
@@ -139,7 +146,7 @@ func (n *Node) ExtraParams() map[string]string {
 	case nodeOutput:
 		m["max_buffer"] = strconv.FormatInt(n.MaxBuffer, 10)
 		m["how"] = map[string]string{
-			results.CollectBuffered: "exec(cmd, {maxBuffer}) callback (stdout as a utf8 string, exec's default)",
+			results.CollectBuffered: "execFile(file, args, {maxBuffer}) callback, no shell (stdout as a utf8 string, execFile's default)",
 			results.CollectStreamed: "spawn, stdout 'data' events counted and dropped",
 			results.CollectLines:    "spawn, readline 'line' events",
 		}[n.Collect]
@@ -149,19 +156,12 @@ func (n *Node) ExtraParams() map[string]string {
 			"channel": "fork() IPC channel, process.send / 'message', payload a string of size ASCII characters",
 			"stdio":   "fork() with stdio [..., 'ipc', 'pipe']: socket write / 'data' on the worker's fd 4",
 			"net":     "net.connect / net.createServer echo, 'data' events",
-		}[cmpOr(n.API, "channel")]
+		}[cmp.Or(n.API, "channel")]
 	}
 	for k, v := range n.found {
 		m[k] = v
 	}
 	return m
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 func (n *Node) what() string {
@@ -242,7 +242,7 @@ func nodeList(o Options) ([]*Node, error) {
 		out = append(out, &Node{Kind: nodeParentMem, Argv: pmArgv, Label: pmLabel, ParentMem: m})
 	}
 	// Output collection.
-	maxBuf := cmpOr64(o.MaxBuffer, DefaultMaxBuffer)
+	maxBuf := cmp.Or(o.MaxBuffer, DefaultMaxBuffer)
 	outSizes := o.OutputSizes
 	if len(outSizes) == 0 {
 		outSizes = []int64{1 << 20, 64 << 20}
@@ -261,7 +261,7 @@ func nodeList(o Options) ([]*Node, error) {
 				case col == results.CollectBuffered && size > maxBuf:
 					n.skip = fmt.Sprintf("%s would exceed --max-buffer %s (raise --max-buffer to measure it)", units.FormatSize(size), units.FormatSize(maxBuf))
 				case col == results.CollectBuffered && size > nodeMaxString:
-					n.skip = fmt.Sprintf("%s does not fit in one V8 string (exec's stdout; at most %s)", units.FormatSize(size), units.FormatSize(nodeMaxString))
+					n.skip = fmt.Sprintf("%s does not fit in one V8 string (execFile's stdout; at most %s)", units.FormatSize(size), units.FormatSize(nodeMaxString))
 				}
 				out = append(out, n)
 			}
@@ -277,13 +277,6 @@ func nodeList(o Options) ([]*Node, error) {
 
 // nodeMaxString is V8's largest string on 64-bit (2^29 - 24 characters).
 const nodeMaxString = 1<<29 - 24
-
-func cmpOr64(a, b int64) int64 {
-	if a != 0 {
-		return a
-	}
-	return b
-}
 
 func nodeRoundTrips(o Options) ([]*Node, error) {
 	type tr struct{ transport, api, ser string }
@@ -419,7 +412,26 @@ func askNode(path string) (results.NodeEnv, error) {
 	if major < nodeMinMajor {
 		return env, fmt.Errorf("is Node.js %s; the node group needs Node.js %d or later", got.Node, nodeMinMajor)
 	}
+	if uv, ok := majorMinor(got.UV); !ok || uv[0] < nodeMinUV[0] || uv[0] == nodeMinUV[0] && uv[1] < nodeMinUV[1] {
+		return env, fmt.Errorf("is Node.js %s with libuv %q; the node group needs libuv %d.%d or later (net over abstract unix sockets), as later Node.js 20 releases ship",
+			got.Node, got.UV, nodeMinUV[0], nodeMinUV[1])
+	}
 	return env, nil
+}
+
+// majorMinor parses the start of a version such as "1.46.0" or "1.46.0-dev".
+func majorMinor(v string) ([2]int, bool) {
+	f := strings.SplitN(v, ".", 3)
+	if len(f) < 2 {
+		return [2]int{}, false
+	}
+	minor := f[1]
+	if i := strings.IndexFunc(minor, func(r rune) bool { return r < '0' || r > '9' }); i >= 0 {
+		minor = minor[:i]
+	}
+	a, err1 := strconv.Atoi(f[0])
+	b, err2 := strconv.Atoi(minor)
+	return [2]int{a, b}, err1 == nil && err2 == nil
 }
 
 // limitedBuffer keeps the first 4 KiB written to it (a probed program
@@ -455,8 +467,9 @@ func (n *Node) config() (*driverConfig, error) {
 			return nil, err
 		}
 		c.Collect, c.MaxBuffer = n.Collect, n.MaxBuffer
+		// Started directly in every mode (execFile for buffered), as the
+		// Go output figures beside these start it: no shell in the op.
 		c.Argv = []string{exe, strconv.FormatInt(n.Size, 10), strconv.Itoa(n.Write), "0", "0"}
-		c.Line = shellquote.Join(c.Argv...)
 		c.Env = map[string]string{}
 		for _, kv := range env {
 			k, v, _ := strings.Cut(kv, "=")
@@ -464,7 +477,7 @@ func (n *Node) config() (*driverConfig, error) {
 		}
 	case nodeRoundTrip:
 		c.Transport, c.API, c.Serialization, c.Size = n.Transport, n.API, n.Serialization, n.MsgSize
-		w := cmpOr(n.API, "channel")
+		w := cmp.Or(n.API, "channel")
 		c.Workers = map[string]string{w: nodeSource(w)}
 	}
 	return c, nil
@@ -481,7 +494,7 @@ func (n *Node) Run(ctx context.Context, b *bench.B) error {
 	if n.Kind == nodeRoundTrip {
 		cpu = n.ParentCPU
 	}
-	d, err := startNodeDriver(ctx, n.node.Path, cfg, cpu, cmpOrDur(n.timeout, nodeTimeout))
+	d, err := startNodeDriver(ctx, n.node.Path, cfg, cpu, cmp.Or(n.timeout, nodeTimeout))
 	if err != nil {
 		return err
 	}
@@ -498,7 +511,11 @@ func (n *Node) Run(ctx context.Context, b *bench.B) error {
 	if n.Kind == nodeOutput {
 		b.SetBytes(n.Size)
 	}
-	if err := d.goAhead(); err != nil {
+	var alive []int
+	if pid, ok := workerPid(rd.Info); ok {
+		alive = append(alive, pid)
+	}
+	if err := d.goAhead(alive...); err != nil {
 		return err
 	}
 	var transfer []float64
@@ -539,24 +556,16 @@ func (n *Node) Run(ctx context.Context, b *bench.B) error {
 	return nil
 }
 
-func cmpOrDur(a, b time.Duration) time.Duration {
-	if a > 0 {
-		return a
-	}
-	return b
-}
-
 // setUp acts on what the driver set up: a worker to track, to place on
 // the child's CPU and whose channel to describe from /proc.
 func (n *Node) setUp(b *bench.B, info map[string]any) error {
 	if rss, ok := info["rss_bytes"].(float64); ok {
 		n.found["node_rss_bytes"] = strconv.FormatInt(int64(rss), 10)
 	}
-	wp, ok := info["worker_pid"].(float64)
+	pid, ok := workerPid(info)
 	if !ok {
 		return nil
 	}
-	pid := int(wp)
 	b.TrackProcess(pid)
 	// The worker was forked by the driver, so it started on the driver's
 	// CPU; its threads are all running now (it sent its first message).
@@ -567,6 +576,12 @@ func (n *Node) setUp(b *bench.B, info map[string]any) error {
 		n.found["mechanism"] = mech
 	}
 	return nil
+}
+
+// workerPid is the pid of the long-lived worker the driver set up, if any.
+func workerPid(info map[string]any) (int, bool) {
+	wp, ok := info["worker_pid"].(float64)
+	return int(wp), ok && wp > 0
 }
 
 // describeChannel says, from the worker's /proc alone, what carries the
@@ -652,8 +667,9 @@ func (n *Node) verify(rec []float64, f fields) error {
 
 // report attaches Node's cost per op: the driver's CPU and context
 // switches over its ops (its own rusage deltas) plus the CPU of the
-// children it reaped meanwhile (/proc, 10 ms ticks), its peak RSS, and
-// for output its peak growth.
+// children it reaped meanwhile (/proc, 10 ms ticks; a round trip's
+// worker without its start-up, see goAhead), its peak RSS, and for
+// output its peak growth.
 func (n *Node) report(b *bench.B, end *driverMsg, kids sys.ProcTimes) {
 	if end == nil || end.Ops <= 0 {
 		return

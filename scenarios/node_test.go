@@ -153,6 +153,49 @@ func TestDriverProtocol(t *testing.T) {
 	}
 }
 
+// TestReportDeadlineAfterPartialLine: a report line that arrives in
+// pieces, the first long before the rest, is read under a deadline set
+// when the line was needed, not one left from an earlier line; and a
+// driver that stops writing still times out.
+func TestReportDeadlineAfterPartialLine(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	const timeout = 200 * time.Millisecond
+	rd := reportReader(r, timeout)
+	if _, err := w.WriteString(`{"t":"ready","fields":["total"]}` + "\n" + `{"t":"ops","v":[1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rd.expect("ready"); err != nil {
+		t.Fatal(err)
+	}
+	// The deadline set for ready passes; half a line waits in the buffer.
+	time.Sleep(timeout + 100*time.Millisecond)
+	go func() {
+		time.Sleep(timeout / 4)
+		_, _ = w.WriteString(",2]}\n")
+	}()
+	for _, want := range []float64{1, 2} {
+		rec, err := rd.next()
+		if err != nil {
+			t.Fatalf("a healthy slow line: %v", err)
+		}
+		if rec[0] != want {
+			t.Fatalf("record %v, want [%v]", rec, want)
+		}
+	}
+	start := time.Now()
+	if _, err := rd.next(); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a silent driver: %v, want the deadline exceeded", err)
+	}
+	if waited := time.Since(start); waited < timeout/2 || waited > 10*timeout {
+		t.Fatalf("a silent driver timed out after %v, want about %v", waited, timeout)
+	}
+}
+
 // TestDriverLive runs the real driver through the whole protocol: hello
 // with the versions, ready, op records, end.
 func TestDriverLive(t *testing.T) {
@@ -191,6 +234,53 @@ func TestDriverLive(t *testing.T) {
 	}
 	if end.Ops < 5 || end.UserUS+end.SysUS <= 0 || end.HWMKB <= 0 {
 		t.Fatalf("end %+v", end)
+	}
+}
+
+// TestDriverWorkerStartUpNotCounted: a round trip's worker lives from
+// before "go" to the teardown, and the driver reaps it only then; the
+// CPU it spent starting (Node's boot) must not be in the children's CPU
+// of the ops. A few round trips cost far less CPU than a Node start.
+func TestDriverWorkerStartUpNotCounted(t *testing.T) {
+	needNode(t)
+	noMess(t)
+	node, _ := exec.LookPath("node")
+	n := &Node{Kind: nodeRoundTrip, Transport: "channel", Serialization: "json", MsgSize: 64}
+	cfg, err := n.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := startNodeDriver(context.Background(), node, cfg, -1, 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.kill()
+	r, err := d.expect("ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, ok := workerPid(r.Info)
+	if !ok {
+		t.Fatalf("ready without a worker: %+v", r)
+	}
+	if err := d.goAhead(pid); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 20; i++ {
+		if _, err := d.next(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, kids, err := d.finish()
+	if err != nil {
+		t.Fatal(err)
+	}
+	startUp := d.startUp.User + d.startUp.Sys
+	if startUp <= 0 {
+		t.Fatalf("the worker's start-up CPU was not read: %+v", d.startUp)
+	}
+	if loop := kids.ChildUser + kids.ChildSys; loop >= startUp {
+		t.Fatalf("children's CPU over 20 round trips %v, not below the worker's start-up %v: the start-up is counted", loop, startUp)
 	}
 }
 
@@ -261,6 +351,10 @@ func checkNodeResult(t *testing.T, n *Node, res *results.Benchmark) {
 			}
 		}
 	case nodeOutput:
+		// Like for like with the Go figures: the writer started directly.
+		if n.Collect == results.CollectBuffered && !strings.HasPrefix(res.Params["how"], "execFile(") {
+			t.Fatalf("buffered output collected by %q, want execFile (no shell)", res.Params["how"])
+		}
 		if res.Metrics[results.MetricMBPerSec] <= 0 || res.BytesPerOp != n.Size {
 			t.Fatalf("MB/s %v, bytes/op %d", res.Metrics[results.MetricMBPerSec], res.BytesPerOp)
 		}
@@ -308,16 +402,60 @@ func TestNodeAbsentIsSkipped(t *testing.T) {
 	}
 }
 
+// A Node 20 on PATH whose libuv is too old skips the group, saying why.
+func TestNodeOldLibuvOnPathIsSkipped(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"true", "echo", "sh"} {
+		if path, err := exec.LookPath(p); err == nil {
+			_ = os.Symlink(path, filepath.Join(dir, p))
+		}
+	}
+	if err := os.WriteFile(filepath.Join(dir, "node"), []byte("#!/bin/sh\necho '{\"release\":\"node\",\"node\":\"v20.2.0\",\"uv\":\"1.45.0\"}'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir)
+	list, err := buildNode(Options{})
+	if err != nil {
+		t.Fatalf("node on PATH with an old libuv must skip the group, not fail: %v", err)
+	}
+	for _, s := range list {
+		if r := s.(*Node).SkipReason(); !strings.Contains(r, `libuv "1.45.0"`) || !strings.Contains(r, "1.46 or later") || !strings.Contains(r, "--node") {
+			t.Fatalf("%s: skipped %q", s.Name(), r)
+		}
+	}
+	if NodeEnv(Options{}) != nil {
+		t.Fatal("a fingerprint with an unusable node must have no Node")
+	}
+}
+
+func TestMajorMinor(t *testing.T) {
+	for v, want := range map[string][2]int{"1.46.0": {1, 46}, "1.46.0-dev": {1, 46}, "2.0": {2, 0}, "1.50rc1.2": {1, 50}} {
+		if got, ok := majorMinor(v); !ok || got != want {
+			t.Errorf("%q: %v %v, want %v", v, got, ok, want)
+		}
+	}
+	for _, v := range []string{"", "1", "x.46.0", "1.x"} {
+		if got, ok := majorMinor(v); ok {
+			t.Errorf("%q: %v accepted", v, got)
+		}
+	}
+}
+
 func TestNodeFlagRefusesWhatIsNotNode(t *testing.T) {
 	dir := t.TempDir()
 	old := filepath.Join(dir, "old-node")
 	if err := os.WriteFile(old, []byte("#!/bin/sh\necho '{\"release\":\"node\",\"node\":\"v16.20.2\",\"uv\":\"1.43.0\"}'\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	oldUV := filepath.Join(dir, "node-old-libuv")
+	if err := os.WriteFile(oldUV, []byte("#!/bin/sh\necho '{\"release\":\"node\",\"node\":\"v20.1.0\",\"uv\":\"1.44.2\"}'\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
 	for _, c := range []struct{ node, want string }{
 		{"/bin/true", "is not Node.js"},
 		{filepath.Join(dir, "missing"), "not found"},
 		{old, "is Node.js v16.20.2; the node group needs Node.js 20 or later"},
+		{oldUV, `is Node.js v20.1.0 with libuv "1.44.2"; the node group needs libuv 1.46 or later`},
 	} {
 		if _, err := buildNode(Options{Node: c.node}); err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "--node") {
 			t.Errorf("--node %s: %v, want %q", c.node, err, c.want)

@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
@@ -118,19 +119,33 @@ type driverReader struct {
 	vals   []float64 // op values received, not yet handed out
 	pos    int
 	end    *driverMsg
+	// mayBlock, when set, is called before reading a line that is not
+	// whole in the buffer (a read may block): it renews the deadline.
+	mayBlock func()
 }
 
 func newDriverReader(r io.Reader) *driverReader {
 	return &driverReader{r: bufio.NewReaderSize(r, 64<<10)}
 }
 
-// buffered reports whether next can answer without reading.
-func (d *driverReader) buffered() bool {
-	return d.pos+d.stride <= len(d.vals) || d.r.Buffered() > 0
+// reportReader reads the driver's reports from rep, each line within
+// timeout of the moment it was needed. The deadline is renewed for every
+// line that is not already whole in the buffer: renewing it only when
+// the buffer is empty would leave a blocking read, after a partial line,
+// under a deadline set long before (a healthy driver then reads as hung).
+func reportReader(rep *os.File, timeout time.Duration) *driverReader {
+	d := newDriverReader(rep)
+	d.mayBlock = func() { _ = rep.SetReadDeadline(time.Now().Add(timeout)) }
+	return d
 }
 
 // read decodes one line; an error report becomes a *driverError.
 func (d *driverReader) read() (*driverMsg, error) {
+	if d.mayBlock != nil {
+		if b, _ := d.r.Peek(d.r.Buffered()); bytes.IndexByte(b, '\n') < 0 {
+			d.mayBlock()
+		}
+	}
 	line, err := d.r.ReadBytes('\n')
 	if err != nil {
 		if err == io.EOF && len(line) > 0 {
@@ -212,6 +227,9 @@ type nodeDriver struct {
 	timeout time.Duration
 	hello   *driverMsg
 	base    sys.ProcTimes
+	// startUp is the CPU the driver's live children (a round trip's
+	// worker) had spent when the ops began: subtracted at the end.
+	startUp sys.ProcTimes
 	done    bool
 	werr    error
 }
@@ -243,8 +261,8 @@ func startNodeDriver(ctx context.Context, node string, cfg *driverConfig, cpu in
 	// fd 3. ExtraFiles makes this end blocking (docs/measuring.md,
 	// pitfall 1): what we want, a driver that outruns us waits.
 	p.Cmd.ExtraFiles = []*os.File{repW}
-	p.Cmd.SysProcAttr.Setpgid = true
-	p.Cmd.Cancel = func() error { return killGroup(p.Pid()) }
+	// child.New puts it in a process group of its own and kills the group
+	// when ctx is done, as Kill does.
 	err = startOn(p, cpu)
 	ctlR.Close() // the driver has its copies; ours would hide the ends
 	repW.Close()
@@ -253,7 +271,7 @@ func startNodeDriver(ctx context.Context, node string, cfg *driverConfig, cpu in
 		repR.Close()
 		return nil, err
 	}
-	d := &nodeDriver{proc: p, pid: p.Pid(), ctl: ctlW, rep: repR, rd: newDriverReader(repR), timeout: timeout}
+	d := &nodeDriver{proc: p, pid: p.Pid(), ctl: ctlW, rep: repR, rd: reportReader(repR, timeout), timeout: timeout}
 	if driverStarted != nil {
 		driverStarted(d.pid)
 	}
@@ -286,24 +304,6 @@ func startOn(p *child.Proc, cpu int) error {
 // process group, which must be empty once the benchmark is over.
 var driverStarted func(pid int)
 
-// killGroup kills a driver and everything it started (SIGKILL to its
-// process group). The driver must not have been reaped yet, so that its
-// pid, the group's id, cannot have been reused.
-func killGroup(pid int) error {
-	if pid <= 0 {
-		return nil
-	}
-	if err := unix.Kill(-pid, unix.SIGKILL); err != nil && err != unix.ESRCH {
-		return err
-	}
-	return nil
-}
-
-// deadline bounds the next read of a report.
-func (d *nodeDriver) deadline() {
-	_ = d.rep.SetReadDeadline(time.Now().Add(d.timeout))
-}
-
 func (d *nodeDriver) hung(err error) error {
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		return fmt.Errorf("no report from the node driver in %v (hung?)", d.timeout)
@@ -312,13 +312,27 @@ func (d *nodeDriver) hung(err error) error {
 }
 
 func (d *nodeDriver) expect(t string) (*driverMsg, error) {
-	d.deadline()
 	m, err := d.rd.expect(t)
 	return m, d.hung(err)
 }
 
-// goAhead starts the ops; the driver's reaped children's CPU counts from now.
-func (d *nodeDriver) goAhead() error {
+// goAhead starts the ops; the driver's reaped children's CPU counts from
+// now. alive are the driver's children already running (a round trip's
+// worker): the driver reaps them only at teardown, so their whole life,
+// Node's start-up included (V8's boot, tens of ms of CPU), would land in
+// the children's CPU read at the end, and CPU per op would depend on how
+// many ops the budget allowed. What they have spent so far is their
+// start-up, not the loop's: it is read now and subtracted at the end, so
+// that CPU per op covers the timed ops alone, as for ipcbench's own
+// children (docs/measuring.md, pitfall 11).
+func (d *nodeDriver) goAhead(alive ...int) error {
+	d.startUp = sys.ProcTimes{}
+	for _, pid := range alive {
+		if t, ok := sys.ReadProcTimes(pid); ok {
+			d.startUp.User += t.User + t.ChildUser
+			d.startUp.Sys += t.Sys + t.ChildSys
+		}
+	}
 	d.base, _ = sys.ReadProcTimes(d.pid)
 	if _, err := d.ctl.Write([]byte("go\n")); err != nil {
 		return d.fail(fmt.Errorf("node driver: %w", err))
@@ -328,16 +342,14 @@ func (d *nodeDriver) goAhead() error {
 
 // next is the next op record.
 func (d *nodeDriver) next() ([]float64, error) {
-	if !d.rd.buffered() {
-		d.deadline()
-	}
 	rec, err := d.rd.next()
 	return rec, d.hung(err)
 }
 
 // finish stops the ops, reads the end report, waits for the driver to
 // tear down and exit, and returns the report and the CPU time of the
-// children it reaped since goAhead.
+// children it reaped since goAhead, less what the children alive at
+// goAhead had spent before it.
 func (d *nodeDriver) finish() (*driverMsg, sys.ProcTimes, error) {
 	var pt sys.ProcTimes
 	d.ctl.Close() // stop
@@ -363,11 +375,14 @@ func (d *nodeDriver) finish() (*driverMsg, sys.ProcTimes, error) {
 	select {
 	case <-exited:
 	case <-time.After(d.timeout):
-		_ = killGroup(d.pid)
+		d.proc.Kill() // not reaped: its group is still its own
 		<-exited
 	}
 	if t, ok := sys.ReadProcTimes(d.pid); ok {
-		pt = sys.ProcTimes{ChildUser: t.ChildUser - d.base.ChildUser, ChildSys: t.ChildSys - d.base.ChildSys}
+		pt = sys.ProcTimes{
+			ChildUser: max(0, t.ChildUser-d.base.ChildUser-d.startUp.User),
+			ChildSys:  max(0, t.ChildSys-d.base.ChildSys-d.startUp.Sys),
+		}
 	}
 	if err := d.kill(); err != nil {
 		return nil, pt, err
@@ -382,7 +397,7 @@ func (d *nodeDriver) kill() error {
 		return d.werr
 	}
 	d.done = true
-	_ = killGroup(d.pid)
+	d.proc.Kill()
 	d.ctl.Close()
 	d.werr = d.proc.Wait()
 	d.rep.Close()

@@ -130,7 +130,7 @@ func New(ctx context.Context, what string, argv ...string) *Proc {
 	p := &Proc{Cmd: exec.CommandContext(ctx, argv[0], argv[1:]...), what: what}
 	harden(p.Cmd)
 	// When ctx is done, the whole group goes, not just the child.
-	p.Cmd.Cancel = func() error { killGroup(p.Cmd.Process.Pid); return nil }
+	p.Cmd.Cancel = func() error { killProc(p.Cmd.Process); return nil }
 	return p
 }
 
@@ -191,7 +191,7 @@ func (p *Proc) Start() error {
 		p.closeTail()
 		return fmt.Errorf("%s: %w", p.what, err)
 	}
-	register(p.Cmd.Process.Pid)
+	register(p.Cmd.Process)
 	return nil
 }
 
@@ -203,11 +203,11 @@ func (p *Proc) Pid() int {
 	return p.Cmd.Process.Pid
 }
 
-// Kill kills the child and its process group (it is then reaped by Wait).
+// Kill kills the child and its process group (it is then reaped by
+// Wait). Once the child has been reaped it does nothing: its pid may be
+// another process's by then (see killProc).
 func (p *Proc) Kill() {
-	if p.Cmd.Process != nil {
-		killGroup(p.Cmd.Process.Pid)
-	}
+	killProc(p.Cmd.Process)
 }
 
 // Wait waits for the child and returns nil or the explained failure.

@@ -1,10 +1,10 @@
 package child
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -21,32 +21,53 @@ import (
 
 var live struct {
 	sync.Mutex
-	pids map[int]bool
+	procs map[int]*os.Process
 }
 
-func register(pid int) {
+func register(p *os.Process) {
 	live.Lock()
-	if live.pids == nil {
-		live.pids = map[int]bool{}
+	if live.procs == nil {
+		live.procs = map[int]*os.Process{}
 	}
-	live.pids[pid] = true
+	live.procs[p.Pid] = p
 	live.Unlock()
 }
 
 func unregister(pid int) {
 	live.Lock()
-	delete(live.pids, pid)
+	delete(live.procs, pid)
 	live.Unlock()
 }
 
 func isLive(pid int) bool {
 	live.Lock()
 	defer live.Unlock()
-	return live.pids[pid]
+	return live.procs[pid] != nil
+}
+
+// killProc SIGKILLs a child and then the process group it leads. A pid
+// alone is not safe: once the child has been reaped (a Wait in another
+// goroutine), its number may belong to another process, and -pid to
+// another group. So the child is signalled through its os.Process first
+// (a pidfd where the kernel has them), which says os.ErrProcessDone once
+// it has been reaped, and only a child that was still ours (alive, or a
+// zombie: not reaped, so its pid, the group's id, is not free) gets its
+// group killed. What is left is the instant between the two calls, in
+// which a concurrent Wait would have to reap the child and the kernel
+// hand its pid to a new process.
+func killProc(p *os.Process) {
+	if p == nil {
+		return
+	}
+	if err := p.Signal(syscall.SIGKILL); err != nil {
+		return // reaped (os.ErrProcessDone): nothing of ours to kill by number
+	}
+	_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
 }
 
 // killGroup SIGKILLs the process group a child leads, and the child
-// itself should it have left the group.
+// itself should it have left the group, by number: only for a child that
+// nobody else can reap (an orphan that ReapOrphans waits for itself).
 func killGroup(pid int) {
 	_ = syscall.Kill(-pid, syscall.SIGKILL)
 	_ = syscall.Kill(pid, syscall.SIGKILL)
@@ -57,19 +78,21 @@ func killGroup(pid int) {
 // before exiting. Their Waits then return. The scan of /proc finds a child
 // not yet registered: one between its clone and its exec, for which the
 // starting thread waits (os/exec uses vfork), stopped, say, by SIGSTOP.
+// Registered children are signalled through their os.Process only (see
+// killProc): a Wait may reap one, and its pid be reused, at any moment.
 func KillAll() {
 	live.Lock()
-	pids := make([]int, 0, len(live.pids))
-	for pid := range live.pids {
-		pids = append(pids, pid)
+	procs := make([]*os.Process, 0, len(live.procs))
+	for _, p := range live.procs {
+		procs = append(procs, p)
 	}
 	live.Unlock()
-	for _, pid := range pids {
-		killGroup(pid)
+	for _, p := range procs {
+		killProc(p)
 	}
 	g := guardianPid()
 	for _, pid := range sys.ChildrenOf(os.Getpid()) {
-		if pid != g {
+		if pid != g && !isLive(pid) {
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}
@@ -79,7 +102,7 @@ func KillAll() {
 func Live() int {
 	live.Lock()
 	defer live.Unlock()
-	return len(live.pids)
+	return len(live.procs)
 }
 
 // BecomeSubreaper makes this process the reaper of its descendants: when
@@ -115,27 +138,20 @@ func ReapOrphans() int {
 // holds the variable assignment kv, e.g. a run's token: every process a
 // run started, however deep, unless it cleared its environment.
 func WithEnv(kv string) []int {
+	name, val, _ := strings.Cut(kv, "=")
 	ents, err := os.ReadDir("/proc")
 	if err != nil {
 		return nil
 	}
 	me := os.Getpid()
-	needle := []byte(kv)
 	var out []int
 	for _, e := range ents {
 		pid, err := strconv.Atoi(e.Name())
 		if err != nil || pid == me {
 			continue
 		}
-		env, err := os.ReadFile("/proc/" + e.Name() + "/environ")
-		if err != nil {
-			continue
-		}
-		for _, v := range bytes.Split(env, []byte{0}) {
-			if bytes.Equal(v, needle) {
-				out = append(out, pid)
-				break
-			}
+		if v, ok := sys.ProcEnv(pid, name); ok && v == val {
+			out = append(out, pid)
 		}
 	}
 	return out

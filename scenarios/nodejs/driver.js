@@ -286,7 +286,9 @@ function parentMemBench() {
   ready(['total', 'started'], { rss_bytes: statusKB('VmRSS') * 1024 }, loop(op));
 }
 
-// ---- output: exec (buffered) vs spawn 'data' (streamed) vs readline (lines) ----
+// ---- output: execFile (buffered) vs spawn 'data' (streamed) vs readline (lines) ----
+// The writer is started directly in all three, no shell (as ipcbench's own
+// output figures start it): execFile, not exec, for buffered.
 
 function outputBench() {
   const env = Object.assign({}, process.env, cfg.env);
@@ -298,9 +300,9 @@ function outputBench() {
     const done = (t1) => { record(t1, [Number(t1 - t0), ns(tFirst, t0), bytes, lines]); next(); };
     switch (cfg.collect) {
       case 'buffered':
-        c = cp.exec(cfg.line, { env, maxBuffer: cfg.max_buffer }, (err, stdout, stderr) => {
+        c = cp.execFile(file, args, { env, maxBuffer: cfg.max_buffer }, (err, stdout, stderr) => {
           const t1 = now();
-          if (err) return fail(`exec: ${err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' ? err.message : exitReason(err.code, err.signal, stderr)}`);
+          if (err) return fail(`execFile: ${err.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER' ? err.message : exitReason(err.code, err.signal, stderr)}`);
           bytes = stdout.length; // ASCII: one byte per character
           done(t1);
         });
