@@ -23,26 +23,13 @@ import (
 // summarised like Spawn (per-op histogram in Summary.Hist, CPU metrics
 // parent_* and child_*). parent_mem is bytes (a plain integer, or a size
 // such as 1GiB).
-const (
-	NodeBase     = "Node"
-	KeyParentMem = "parent_mem"
-	KeyMethod    = "method"
-)
+const NodeBase = "Node"
 
-// The latency-under-load group (open loop at an offered rate).
-//
-// Expected: benchmarks with a "rate=R" parameter (R the offered
-// operations per second, a plain number) and otherwise the parameters of
-// the workload they load (transport, mode, size, placement, cores); the
-// Summary holds the per-op latency measured from each operation's
-// intended start (so queueing is counted), per-op percentiles with
-// PercentileSource "per-op"; Metrics may hold MetricAchieved (the rate
-// actually carried). Any base is accepted (LoadBase is the expected one).
-const (
-	LoadBase                      = "Load"
-	KeyRate                       = "rate"
-	MetricAchieved results.Metric = "achieved_ops/s"
-)
+// Latency under load: benchmarks with a results.KeyRate parameter (the
+// offered operations per second) and otherwise the parameters of the
+// workload they load; the Summary holds the per-op latency measured from
+// each operation's intended start (so queueing is counted), and
+// results.MetricAchievedRate the rate actually carried.
 
 func parseBytes(s string) (float64, bool) {
 	if v, err := strconv.ParseFloat(s, 64); err == nil && v >= 0 {
@@ -70,10 +57,10 @@ func nodeSection(in *Input) *Section {
 			if cores(b) != 1 || !b.OK() {
 				continue
 			}
-			if _, ok := parseBytes(b.Name.Param(KeyParentMem)); !ok {
+			if _, ok := parseBytes(b.Name.Param(results.KeyParentMem)); !ok {
 				continue
 			}
-			k := b.Name.Without(KeyParentMem, results.KeyCores)
+			k := b.Name.Without(results.KeyParentMem, results.KeyCores)
 			if byKey[k] == nil {
 				keys = append(keys, k)
 			}
@@ -81,7 +68,7 @@ func nodeSection(in *Input) *Section {
 		}
 		for _, k := range keys {
 			bs := byKey[k]
-			mem := func(b *results.Benchmark) float64 { v, _ := parseBytes(b.Name.Param(KeyParentMem)); return v }
+			mem := func(b *results.Benchmark) float64 { v, _ := parseBytes(b.Name.Param(results.KeyParentMem)); return v }
 			slices.SortStableFunc(bs, func(a, b *results.Benchmark) int { return cmp.Compare(mem(a), mem(b)) })
 			for _, b := range bs {
 				if !slices.Contains(mems, mem(b)) {
@@ -120,10 +107,10 @@ func nodeSection(in *Input) *Section {
 		byKey := map[results.Name][]*results.Benchmark{}
 		var keys []results.Name
 		for _, b := range s.find(NodeBase) {
-			if _, ok := parseBytes(b.Name.Param(KeyParentMem)); cores(b) != 1 || !b.OK() || !ok {
+			if _, ok := parseBytes(b.Name.Param(results.KeyParentMem)); cores(b) != 1 || !b.OK() || !ok {
 				continue
 			}
-			k := b.Name.Without(KeyParentMem, results.KeyCores)
+			k := b.Name.Without(results.KeyParentMem, results.KeyCores)
 			if byKey[k] == nil {
 				keys = append(keys, k)
 			}
@@ -136,7 +123,7 @@ func nodeSection(in *Input) *Section {
 			}
 			var lo, hi []pt
 			bs := byKey[k]
-			mem := func(b *results.Benchmark) float64 { v, _ := parseBytes(b.Name.Param(KeyParentMem)); return v }
+			mem := func(b *results.Benchmark) float64 { v, _ := parseBytes(b.Name.Param(results.KeyParentMem)); return v }
 			slices.SortStableFunc(bs, func(a, b *results.Benchmark) int { return cmp.Compare(mem(a), mem(b)) })
 			for _, b := range bs {
 				x := float64(slices.Index(mems, mem(b)))
@@ -169,11 +156,11 @@ type loadPoint struct {
 func loadFamilies(s *series) (keys []results.Name, fams map[results.Name][]loadPoint) {
 	fams = map[results.Name][]loadPoint{}
 	for _, b := range s.benches {
-		r, err := strconv.ParseFloat(b.Name.Param(KeyRate), 64)
+		r, err := strconv.ParseFloat(b.Name.Param(results.KeyRate), 64)
 		if err != nil || r <= 0 || !b.OK() {
 			continue
 		}
-		k := b.Name.Without(KeyRate, results.KeyCores)
+		k := b.Name.Without(results.KeyRate, results.KeyCores)
 		if fams[k] == nil {
 			keys = append(keys, k)
 		}
@@ -188,16 +175,23 @@ func loadFamilies(s *series) (keys []results.Name, fams map[results.Name][]loadP
 // sustained reports whether a load point carried its offered rate (99%)
 // within a bound on a percentile (no bound: the rate alone).
 func sustained(p loadPoint, pct string, bound float64) bool {
-	if a, ok := p.b.Metrics[MetricAchieved]; ok && a < 0.99*p.offered {
+	if a, ok := p.b.Metrics[results.MetricAchievedRate]; ok && a < 0.99*p.offered {
 		return false
 	}
+	v := p.b.Params[results.ParamVerdict]
 	if bound > 0 {
+		// The report's own bound replaces the run's --slo, but not its
+		// saturation verdict: a saturated step's percentiles are those of a
+		// queue that grew through the run (they depend on how long it
+		// ran), so a low p99 there proves nothing about the rate.
+		if v == results.VerdictSaturated {
+			return false
+		}
 		lat := percentile(p.b.Summary, cmp.Or(pct, "p99"))
 		return p.b.PercentileSource == "per-op" && lat > 0 && lat <= bound
 	}
 	// No bound of the report's own: the run's verdict, which holds its
 	// --slo (and saturation), is the one to keep to.
-	v := p.b.Params[results.ParamVerdict]
 	return v == "" || v == results.VerdictOK
 }
 

@@ -2,6 +2,7 @@ package report
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/ipcbench/ipcbench/internal/browsertest"
@@ -13,7 +14,7 @@ import (
 // has such benchmarks, in the shapes documented in section_extra.go.
 func extraRun() *results.Set {
 	s := capacityRun()
-	achieved := func(v float64) bopt { return func(b *results.Benchmark) { b.Metrics[MetricAchieved] = v } }
+	achieved := func(v float64) bopt { return func(b *results.Benchmark) { b.Metrics[results.MetricAchievedRate] = v } }
 	s.Benchmarks = append(s.Benchmarks,
 		ci2("Node/method=vfork/parent_mem=0/cores=1", 1*ms, cpu(100*us, 100*us, 200*us, 100*us), perOp(2*ms)),
 		ci2("Node/method=vfork/parent_mem=1073741824/cores=1", 1.1*ms, cpu(100*us, 150*us, 200*us, 100*us), perOp(2.2*ms)),
@@ -63,6 +64,37 @@ func TestExtraSectionsAbsentWithoutData(t *testing.T) {
 	for _, s := range d.Sections {
 		if s.ID == "node" || s.ID == "load" {
 			t.Errorf("section %s without data", s.ID)
+		}
+	}
+}
+
+// A load step that did not carry its offered rate (the run's achieved
+// rate below it), or that the run judged saturated, is not "carried",
+// whatever its percentiles: a saturated queue's p99 depends on how long
+// the step ran.
+func TestLoadStepNotCarriedWhenSaturated(t *testing.T) {
+	s := capacityRun()
+	achieved := func(v float64) bopt { return func(b *results.Benchmark) { b.Metrics[results.MetricAchievedRate] = v } }
+	verdict := func(v string) bopt { return func(b *results.Benchmark) { b.Params[results.ParamVerdict] = v } }
+	s.Benchmarks = append(s.Benchmarks,
+		// 902k/s of 1M/s offered, within the bound: short of the rate.
+		ci2("Load/transport=pipe/mode=raw/size=64/placement=cross-core/rate=10000/cores=1", 15*us, perOp(20*us), achieved(10000), verdict(results.VerdictOK)),
+		ci2("Load/transport=pipe/mode=raw/size=64/placement=cross-core/rate=1000000/cores=1", 25*us, perOp(40*us), achieved(902000), verdict(results.VerdictOK)),
+		// The rate carried, within the bound, but saturated.
+		ci2("Load/transport=unix/mode=raw/size=64/placement=cross-core/rate=10000/cores=1", 15*us, perOp(20*us), achieved(10000), verdict(results.VerdictOK)),
+		ci2("Load/transport=unix/mode=raw/size=64/placement=cross-core/rate=1000000/cores=1", 25*us, perOp(40*us), achieved(1000000), verdict(results.VerdictSaturated)),
+	)
+	for _, opt := range []Options{{}, {Targets: []Target{mustTarget(t, "roundtrip:transport=unix,size=64,rate=1000/s,p99<=50us")}}} {
+		d, err := Build([]Run{{Set: s}}, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range []string{"pipe raw 64B cross-core", "unix raw 64B cross-core"} {
+			a := answerOf(t, d, "load", name)
+			if strings.Contains(a.Text, "1.00M") {
+				t.Errorf("bound %v: a step short of its rate or saturated counts as carried: %s", opt.Targets, a.Text)
+			}
+			want(t, a, false, "10.0k")
 		}
 	}
 }

@@ -29,7 +29,7 @@ func shortName(n results.Name) string {
 	for _, p := range n.Parts() {
 		k, v, _ := strings.Cut(p, "=")
 		switch k {
-		case results.KeySize, results.KeyWrite, KeyParentMem:
+		case results.KeySize, results.KeyWrite, results.KeyParentMem:
 			if b, err := strconv.ParseInt(v, 10, 64); err == nil && b > 0 {
 				v = sizeLabel(b)
 			}
