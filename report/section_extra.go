@@ -8,9 +8,11 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
@@ -148,28 +150,39 @@ func nodeSection(in *Input) *Section {
 type loadPoint struct {
 	b       *results.Benchmark
 	offered float64
-	cores   int
 }
 
-// loadFamilies groups a series' load benchmarks by their name without the
-// rate (and cores), each sorted by offered rate.
+// loadFamilies groups a series' load benchmarks as results.LoadSweeps
+// does (by the name without the rate), each sorted by offered rate. Steps
+// that did not run are kept: a failed step ends a sweep.
 func loadFamilies(s *series) (keys []results.Name, fams map[results.Name][]loadPoint) {
 	fams = map[results.Name][]loadPoint{}
 	for _, b := range s.benches {
 		r, err := strconv.ParseFloat(b.Name.Param(results.KeyRate), 64)
-		if err != nil || r <= 0 || !b.OK() {
+		if err != nil || r <= 0 || !b.IsLoad() {
 			continue
 		}
-		k := b.Name.Without(results.KeyRate, results.KeyCores)
+		k := b.Name.Without(results.KeyRate)
 		if fams[k] == nil {
 			keys = append(keys, k)
 		}
-		fams[k] = append(fams[k], loadPoint{b, r, cores(b)})
+		fams[k] = append(fams[k], loadPoint{b, r})
 	}
 	for _, k := range keys {
 		slices.SortStableFunc(fams[k], func(a, b loadPoint) int { return cmp.Compare(a.offered, b.offered) })
 	}
 	return keys, fams
+}
+
+// loadName names a load family in answers and charts: its workload's
+// parameters ("pipe raw 64B cross-core constant"), and its cores when
+// several pairs ran.
+func loadName(k results.Name) string {
+	name := shortName(k.Without(results.KeyCores))
+	if c := k.Param(results.KeyCores); c != "" && c != "1" {
+		name += " cores=" + c
+	}
+	return name
 }
 
 // sustained reports whether a load point carried its offered rate (99%)
@@ -206,39 +219,106 @@ func runSLO(pts []loadPoint) string {
 	return ""
 }
 
-// maxPerCore is the largest offered rate per core a family sustained.
-func (in *Input) maxPerCore(pts []loadPoint, pct string, bound float64) (best loadPoint, perCore float64) {
-	for _, p := range pts {
-		if in.refusal(p.b) != "" || !sustained(p, pct, bound) {
+// loadMax is what a family carried.
+type loadMax struct {
+	best  *loadPoint                 // the highest offered rate carried; nil: none
+	knee  *loadPoint                 // the first step that was not; nil: none
+	costs map[results.Metric]float64 // results.LoadCosts of best; nil: its CPU was not measured
+	left  []string                   // steps the answers refuse, named: "1.00M/s (noisy)"
+}
+
+// perCore is the rate one core carries at best's step: rate ÷ the cores
+// of CPU parent and child used there (the run's max_rate_per_core/s when
+// best is the sweep's max), 0 when unknown.
+func (m loadMax) perCore() float64 { return m.costs[results.MetricMaxRatePerCore] }
+
+// loadMax finds the highest offered rate a family carried below the first
+// step that did not, the rule of results.LoadSweeps, judged by the run's
+// verdict or, with a bound, by the report's own. It is costed with
+// results.LoadCosts, so that with no bound and no refused step its figures
+// are the run's own load_sweeps (max_rate_per_core/s, cores_used).
+//
+// A step that failed the rate or the bound is the knee even when it is
+// refused (noisy): its failure can only lower the answer. A step that
+// passed but is refused is passed over, and named in the answer: a noisy
+// step must neither carry the answer nor vanish from it.
+func (in *Input) loadMax(pts []loadPoint, pct string, bound float64) loadMax {
+	var m loadMax
+	for i := range pts {
+		p := &pts[i]
+		if p.b.Skipped != "" {
+			continue // beyond saturation, or not runnable here: no evidence
+		}
+		if !p.b.OK() || !sustained(*p, pct, bound) {
+			m.knee = p
+			break
+		}
+		if why := in.refusal(p.b); why != "" {
+			m.left = append(m.left, fmt.Sprintf("%s/s (%s)", Count(p.offered), reasonKind(why)))
 			continue
 		}
-		if r := p.offered / float64(p.cores); r > perCore {
-			best, perCore = p, r
-		}
+		m.best = p
 	}
-	return best, perCore
+	if m.best != nil {
+		m.costs = results.LoadCosts(m.best.b)
+	}
+	return m
+}
+
+// kneeText says why the knee's step did not count.
+func kneeText(p *loadPoint) string {
+	switch {
+	case p.b.Failed():
+		return "failed"
+	case !p.b.OK():
+		return "no figures"
+	}
+	var why []string
+	if a, ok := p.b.Metrics[results.MetricAchievedRate]; ok && a < 0.99*p.offered {
+		why = append(why, "achieved "+Count(a)+"/s")
+	}
+	if v := p.b.Params[results.ParamVerdict]; v != "" && v != results.VerdictOK {
+		why = append(why, v)
+	}
+	if p.b.Summary.P99 > 0 {
+		why = append(why, "p99 "+Dur(p.b.Summary.P99))
+	}
+	return strings.Join(why, ", ")
+}
+
+// leftClause names the steps a loadMax passed over ("" when none).
+func (m loadMax) leftClause() string {
+	if len(m.left) == 0 {
+		return ""
+	}
+	return "; left out, refused for answers: " + strings.Join(m.left, ", ")
 }
 
 type loadResult struct {
 	text string
-	need int
+	need int  // cores the rate needs under load; 0: unknown
+	none bool // no offered rate was carried
+}
+
+// loadMatches reports whether a load family loads the workload of b: a
+// round trip (Load) or a spawn (SpawnLoad) with b's parameters.
+func loadMatches(k results.Name, b *results.Benchmark) bool {
+	base := map[string]string{results.ScenarioLoad: results.ScenarioRoundTrip, results.ScenarioSpawnLoad: results.ScenarioSpawn}[k.Base()]
+	if base == "" || base != b.Name.Base() {
+		return false
+	}
+	return maps.Equal(k.Without(results.KeyArrivals, results.KeyCores).Params(), b.Name.Without(results.KeyCores).Params())
 }
 
 // loadVerdict answers a target from latency-under-load data measured on
-// the same workload as b (same transport, mode, size, placement).
+// the same workload as b (same transport, mode, size, placement, …).
 func loadVerdict(in *Input, s *series, b *results.Benchmark, t Target, rate float64) (loadResult, bool) {
 	keys, fams := loadFamilies(s)
 	for _, k := range keys {
-		same := true
-		for _, p := range []string{results.KeyTransport, results.KeyMode, results.KeySize, results.KeyPlacement, results.KeyCmd} {
-			if k.Param(p) != b.Name.Param(p) {
-				same = false
-			}
-		}
-		if !same {
+		if !loadMatches(k, b) {
 			continue
 		}
-		best, per := in.maxPerCore(fams[k], t.Pct, t.Bound)
+		m := in.loadMax(fams[k], t.Pct, t.Bound)
 		bound := ""
 		if slo := runSLO(fams[k]); slo != "" {
 			bound = " within the run's SLO (" + slo + ")"
@@ -246,11 +326,19 @@ func loadVerdict(in *Input, s *series, b *results.Benchmark, t Target, rate floa
 		if t.Bound > 0 {
 			bound = fmt.Sprintf(" with %s ≤ %s", t.Pct, Dur(t.Bound))
 		}
-		if per <= 0 {
-			return loadResult{text: fmt.Sprintf("under load (%s): no offered rate was carried%s", k, bound), need: math.MaxInt32}, true
+		name := loadName(k)
+		if m.best == nil {
+			return loadResult{text: fmt.Sprintf("under load (%s): no offered rate was carried%s%s", name, bound, m.leftClause()), none: true}, true
 		}
-		need := int(math.Ceil(rate/per - 1e-9))
-		return loadResult{text: fmt.Sprintf("under load (%s): at most %s/s per core was carried%s (at rate=%s, cores=%d) → %d core(s)", k, Count(per), bound, Count(best.offered), best.cores, need), need: need}, true
+		text := fmt.Sprintf("under load (%s): %s/s was carried%s", name, Count(m.best.offered), bound)
+		per := m.perCore()
+		if per <= 0 {
+			return loadResult{text: text + "; its CPU was not measured, so no core count" + m.leftClause()}, true
+		}
+		// Cores = rate ÷ the rate per core, i.e. rate × cores_used ÷ max_rate.
+		need := max(1, int(math.Ceil(rate/per-1e-9)))
+		text += fmt.Sprintf(", %s/s per core (%.2f cores of CPU at that rate) → %d core(s)", Count(per), m.costs[results.MetricCoresUsed], need)
+		return loadResult{text: text + m.leftClause(), need: need}, true
 	}
 	return loadResult{}, false
 }
@@ -268,13 +356,16 @@ func loadSection(in *Input) *Section {
 			any = true
 			pts := fams[k]
 			col := colors.of(string(k))
-			name := shortName(k)
+			name := loadName(k)
 			if in.Multi() {
 				name += " · " + s.Label
 			}
 			p50 := lineSpec{Name: "p50 " + name, Color: col, Glyph: glyphFor(si)}
 			p99 := lineSpec{Name: "p99 " + name, Color: col, Glyph: glyphFor(si), Dashes: dashGo}
 			for _, p := range pts {
+				if !p.b.OK() {
+					continue
+				}
 				h := in.refusal(p.b) != ""
 				p50.Points = append(p50.Points, pt{p.offered, cmp.Or(p.b.Summary.P50, p.b.Summary.Median), h})
 				if p.b.Summary.P99 > 0 {
@@ -282,7 +373,7 @@ func loadSection(in *Input) *Section {
 				}
 			}
 			c.Lines = append(c.Lines, p50, p99)
-			// Answers: per bound asked for, else the rate carried.
+			// Answers: per bound asked for, else the run's verdicts.
 			bounds := []Target{{}}
 			for _, t := range in.Opt.Targets {
 				if t.Bound > 0 {
@@ -290,20 +381,40 @@ func loadSection(in *Input) *Section {
 				}
 			}
 			for _, t := range bounds[min(1, len(bounds)-1):] {
-				best, per := in.maxPerCore(pts, t.Pct, t.Bound)
-				what := "carrying its offered rate"
+				m := in.loadMax(pts, t.Pct, t.Bound)
+				what := "carried"
 				if slo := runSLO(pts); slo != "" {
-					what = "carrying its offered rate within the run's SLO (" + slo + ")"
+					what = "carried within the run's SLO (" + slo + ")"
 				}
 				if t.Bound > 0 {
-					what = fmt.Sprintf("carrying its offered rate with %s ≤ %s", t.Pct, Dur(t.Bound))
+					what = fmt.Sprintf("carried with %s ≤ %s", t.Pct, Dur(t.Bound))
 				}
-				if per <= 0 {
-					sec.Answers = append(sec.Answers, in.refuse(s, fmt.Sprintf("%s: no offered rate was usable and %s.", name, what)))
+				var inputs []*results.Benchmark
+				knee := ""
+				if m.knee != nil {
+					inputs = append(inputs, m.knee.b)
+					knee = fmt.Sprintf("%s/s was not (%s)", Count(m.knee.offered), kneeText(m.knee))
+				}
+				if m.best == nil {
+					text := fmt.Sprintf("%s: no offered rate was %s", name, what)
+					if knee != "" {
+						text += "; the lowest usable, " + knee
+					}
+					sec.Answers = append(sec.Answers, in.refuse(s, text+m.leftClause()+".", inputs...))
 					continue
 				}
-				sec.Answers = append(sec.Answers, in.answer(s, fmt.Sprintf("%s: the highest rate %s is **%s/s per core** (offered %s/s on %d core(s); p99 %s).",
-					name, what, Count(per), Count(best.offered), best.cores, Dur(best.b.Summary.P99)), best.b))
+				text := fmt.Sprintf("%s: the highest offered rate %s is **%s/s** (p99 %s)", name, what, Count(m.best.offered), Dur(m.best.b.Summary.P99))
+				if knee != "" {
+					text += "; " + knee
+				} else {
+					text += "; every step passed: the knee lies beyond the sweep, a lower bound"
+				}
+				if per := m.perCore(); per > 0 {
+					text += fmt.Sprintf(" — **%s/s per core** (%.2f cores of CPU at that rate: parent and child, without the load generator)", Count(per), m.costs[results.MetricCoresUsed])
+				} else {
+					text += " — its CPU was not measured, so no per-core figure"
+				}
+				sec.Answers = append(sec.Answers, in.answer(s, text+m.leftClause()+".", append([]*results.Benchmark{m.best.b}, inputs...)...))
 			}
 		}
 	}

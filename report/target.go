@@ -260,7 +260,10 @@ func (in *Input) evalTarget(s *series, t Target, b *results.Benchmark) verdict {
 	// Latency under load, where the run has it.
 	if lv, ok := loadVerdict(in, s, b, t, v.rate); ok {
 		v.loaded, v.loadedNeed = lv.text, lv.need
-		if lv.need > 0 && float64(lv.need) > v.avail {
+		switch {
+		case lv.none:
+			v.reasons = append(v.reasons, "under load no offered rate was carried")
+		case lv.need > 0 && float64(lv.need) > v.avail:
 			v.reasons = append(v.reasons, fmt.Sprintf("under load it needs %d cores", lv.need))
 		}
 	}
