@@ -418,6 +418,7 @@ var (
 	dashIdeal  = []vg.Length{vg.Points(1.5), vg.Points(2.5)}
 	dashFit    = []vg.Length{vg.Points(7), vg.Points(3)}
 	dashSecond = []vg.Length{vg.Points(2), vg.Points(2)}
+	dashNode   = []vg.Length{vg.Points(6), vg.Points(2), vg.Points(1.5), vg.Points(2)}
 )
 
 // markerColor draws reference lines (a crossover, an SLO) apart from the data.

@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,4 +145,81 @@ func TestLoadNamesRefusedSteps(t *testing.T) {
 	}
 	want(t, answerOf(t, d, "load", "pipe raw 64B cross-core constant:"), false, "is **10.0k/s**", "100k/s was not (achieved 80.0k/s, saturated",
 		"left out, refused for answers: 30.0k/s (noisy)")
+}
+
+// Node's own figures (runtime=node) never share a row, a line or a cell
+// with ipcbench's Go figures of the same transport or collect mode, and
+// each runtime's transport is chosen among its own.
+func TestNodeFiguresKeepTheirOwnRows(t *testing.T) {
+	s := capacityRun()
+	node := func(b *results.Benchmark) { b.Params[results.KeyRuntime] = results.RuntimeNode }
+	nodeGrowth := func(v float64) bopt {
+		return func(b *results.Benchmark) {
+			delete(b.Metrics, results.MetricParentGrowth)
+			b.Metrics[results.MetricNodeGrowth] = v
+		}
+	}
+	s.Benchmarks = append(s.Benchmarks,
+		ci2("RoundTrip/transport=unix/api=net/size=64/placement=cross-core/runtime=node/cores=1", 100*us, cpu(50*us, 50*us, 50*us, 50*us), node),
+		ci2("RoundTrip/transport=unix/api=stdio/size=64/placement=cross-core/runtime=node/cores=1", 90*us, cpu(50*us, 50*us, 50*us, 50*us), node),
+		ci2("RoundTrip/transport=channel/serialization=json/size=64/placement=cross-core/runtime=node/cores=1", 120*us, cpu(50*us, 50*us, 50*us, 50*us), node),
+		ci2("Output/collect=buffered/size=1048576/write=65536/runtime=node/cores=1", 9*ms, out(1*mib, 300, 0), nodeGrowth(30*mib), node),
+		ci2("Output/collect=streamed/size=1048576/write=65536/runtime=node/cores=1", 5*ms, out(1*mib, 800, 0), nodeGrowth(12*mib), node),
+	)
+	d, err := Build([]Run{{Set: s}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := tableOf(t, d, "roundtrip", "Round trip, cross-core")
+	rows := map[string][]string{}
+	for _, r := range tb.Rows {
+		if rows[r[0]] != nil {
+			t.Errorf("two rows %q", r[0])
+		}
+		rows[r[0]] = r
+	}
+	// unix/raw keeps Go's 20 µs; Node's two APIs have their own rows.
+	for k, v := range map[string]string{"unix/raw": "20.0µs", "unix/net [node]": "100µs", "unix/stdio [node]": "90.0µs", "channel/json [node]": "120µs"} {
+		if r := rows[k]; r == nil || !strings.HasPrefix(r[1], v) {
+			t.Errorf("row %s = %q, want %s", k, r, v)
+		}
+	}
+	// Go's answer is chosen among Go's transports, Node's among Node's.
+	want(t, answerOf(t, d, "roundtrip", "64B round trips, cross-core:"), false, "choose **pipe/raw**")
+	a := answerOf(t, d, "roundtrip", "64B round trips, cross-core [node]:")
+	want(t, a, false, "choose **unix/stdio [node]**", "unix/net [node]")
+	if strings.Contains(a.Text, "pipe/raw") {
+		t.Errorf("Node's answer names a Go transport: %s", a.Text)
+	}
+	// Output: buffered 1 MiB keeps Go's 6 ms; Node's is its own column,
+	// with the Node process's memory.
+	ot := tableOf(t, d, "output", "Output collection")
+	bi, ni := slices.Index(ot.Head, "buffered"), slices.Index(ot.Head, "buffered [node]")
+	if bi < 0 || ni < 0 {
+		t.Fatalf("output columns %q", ot.Head)
+	}
+	for _, r := range ot.Rows {
+		if r[0] == "1MiB" && r[1] == "64KiB" {
+			if !strings.HasPrefix(r[bi], "6.00ms") || !strings.HasPrefix(r[ni], "9.00ms") || !strings.Contains(r[ni], "+30.0MiB") {
+				t.Errorf("1 MiB row %q (head %q)", r, ot.Head)
+			}
+		}
+	}
+	want(t, answerOf(t, d, "output", "Buffered [node] vs streamed [node], writes of 64KiB, in parent peak memory"), false, "+30.0MiB vs +12.0MiB")
+	want(t, answerOf(t, d, "output", "Buffered vs streamed/go, writes of 64KiB, in time"), false, "from **16MiB**")
+	// Chart lines: every name once per chart.
+	for _, sec := range d.Sections {
+		for _, c := range sec.Charts {
+			seen := map[string]bool{}
+			for _, m := range regexp.MustCompile(`data-series="([^"]*)"`).FindAllStringSubmatch(string(c.SVG), -1) {
+				if m[1] == "band" {
+					continue
+				}
+				if seen[m[1]] {
+					t.Errorf("chart %s: two lines named %q", c.ID, m[1])
+				}
+				seen[m[1]] = true
+			}
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/ipcbench/ipcbench/results"
 )
@@ -107,11 +108,14 @@ func spectrumChart(in *Input, id, title, base, placement string, size int64) *Ch
 					l.Dashes = dashSecond
 				}
 			} else {
-				tr := b.Name.Param(results.KeyTransport)
-				l = lineSpec{Name: tr + " " + b.Name.Param(results.KeyMode), Color: colors.of(tr), Glyph: glyphFor(si)}
+				tr, how, _ := strings.Cut(tkey(b), "/")
+				l = lineSpec{Name: tr + " " + how, Color: colors.of(tr), Glyph: glyphFor(si)}
 				if b.Name.Param(results.KeyMode) == results.ModeGo {
 					l.Dashes = dashGo
 				}
+			}
+			if runtimeTag(b) != "" {
+				l.Color, l.Dashes = colors.of(l.Name), dashNode
 			}
 			if in.Multi() {
 				l.Name += " · " + s.Label
