@@ -94,7 +94,7 @@ func FuzzBuild(f *testing.F) {
 	f.Add([]byte(`{"schema_version":1}`))
 	f.Add([]byte(`{"schema_version":2,"benchmarks":[{"name":"RoundTrip/transport=pipe/mode=raw/size=0/placement=cross-core/cores=1","samples":[{"iters":1,"ns_per_op":0}],"summary":{"n":1}}]}`))
 	f.Add([]byte(`{"schema_version":2,"benchmarks":[{"name":"Spawn/mode=exec/cores=1","samples":[{"iters":1,"ns_per_op":5}],"summary":{"n":1,"median":5,"hist":"garbage"},"distributions":{"started":{"n":1}}}]}`))
-	f.Add([]byte(`{"schema_version":2,"benchmarks":[{"name":"Output/collect=buffered/size=-5/write=x/cores=1","samples":[{"iters":1,"ns_per_op":5}],"summary":{"n":1,"median":5}},{"name":"Node/parent_mem=-1/cores=1","samples":[{"iters":1,"ns_per_op":5}],"summary":{"n":1,"median":5}},{"name":"Load/rate=5/cores=0","samples":[{"iters":1,"ns_per_op":5}],"summary":{"n":1,"median":-5}}]}`))
+	f.Add([]byte(`{"schema_version":2,"benchmarks":[{"name":"Output/collect=buffered/size=-5/write=x/cores=1","samples":[{"iters":1,"ns_per_op":5}],"summary":{"n":1,"median":5}},{"name":"Spawn/mode=spawn/method=fork/parent_mem=-1/cores=1","samples":[{"iters":1,"ns_per_op":5}],"summary":{"n":1,"median":5}},{"name":"Load/rate=5/cores=0","samples":[{"iters":1,"ns_per_op":5}],"summary":{"n":1,"median":-5}}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := results.Unmarshal(b)
 		if err != nil {

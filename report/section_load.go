@@ -1,10 +1,5 @@
 package report
 
-// Sections for scenario groups being built alongside this one. Each
-// appears only when a run holds its data; the shapes they expect are
-// documented here and in the constants below, so the groups can be
-// matched to them (or these adjusted) when they land.
-
 import (
 	"cmp"
 	"fmt"
@@ -14,137 +9,15 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
 )
 
-// The Node group (spawning as Node does, with a parent holding memory).
-//
-// Expected: benchmarks named "Node/…/parent_mem=BYTES/method=M/…/cores=N",
-// one per parent memory size and spawn method (fork+exec, vfork, …),
-// summarised like Spawn (per-op histogram in Summary.Hist, CPU metrics
-// parent_* and child_*). parent_mem is bytes (a plain integer, or a size
-// such as 1GiB).
-const NodeBase = "Node"
-
-// Latency under load: benchmarks with a results.KeyRate parameter (the
-// offered operations per second) and otherwise the parameters of the
-// workload they load; the Summary holds the per-op latency measured from
-// each operation's intended start (so queueing is counted), and
-// results.MetricAchievedRate the rate actually carried.
-
-func parseBytes(s string) (float64, bool) {
-	if v, err := strconv.ParseFloat(s, 64); err == nil && v >= 0 {
-		return v, true
-	}
-	if v, err := units.ParseSize(s); err == nil {
-		return float64(v), true
-	}
-	return 0, false
-}
-
-// --- Node --------------------------------------------------------------------
-
-func nodeSection(in *Input) *Section {
-	sec := &Section{ID: "node", Title: "How does the parent's memory change what a spawn costs?"}
-	c := &xyChart{ID: "node-parent-mem", Title: "How does a spawn slow down as the parent holds more memory? (cores=1)", Subtitle: subtitle(in),
-		X: axisLinear, XLabel: "parent memory", Y: axisDur, YLabel: "latency per spawn (log scale)", XNames: map[float64]string{},
-		Caption: "Median latency per spawn against the memory the parent holds, one line per method; the shaded band is p50–p99 of single operations. Hollow markers: figures the answers refuse."}
-	colors := newColors()
-	var mems []float64
-	for _, s := range in.Series {
-		byKey := map[results.Name][]*results.Benchmark{}
-		var keys []results.Name
-		for _, b := range s.find(NodeBase) {
-			if cores(b) != 1 || !b.OK() {
-				continue
-			}
-			if _, ok := parseBytes(b.Name.Param(results.KeyParentMem)); !ok {
-				continue
-			}
-			k := b.Name.Without(results.KeyParentMem, results.KeyCores)
-			if byKey[k] == nil {
-				keys = append(keys, k)
-			}
-			byKey[k] = append(byKey[k], b)
-		}
-		for _, k := range keys {
-			bs := byKey[k]
-			mem := func(b *results.Benchmark) float64 { v, _ := parseBytes(b.Name.Param(results.KeyParentMem)); return v }
-			slices.SortStableFunc(bs, func(a, b *results.Benchmark) int { return cmp.Compare(mem(a), mem(b)) })
-			for _, b := range bs {
-				if !slices.Contains(mems, mem(b)) {
-					mems = append(mems, mem(b))
-				}
-			}
-			// Answer: spawns per core and latency at the smallest and largest parent.
-			lo, hi := bs[0], bs[len(bs)-1]
-			name := shortName(k)
-			switch {
-			case in.refusal(lo) != "" || in.refusal(hi) != "":
-				w := cmp.Or(in.refusal(lo), in.refusal(hi))
-				sec.Answers = append(sec.Answers, in.refuse(s, fmt.Sprintf("Node %s: refused — %s.", name, w), lo, hi))
-			case lo == hi:
-				sec.Answers = append(sec.Answers, in.answer(s, fmt.Sprintf("Node %s with a %s parent: one spawn takes %s.", name, Bytes(mem(lo)), durCI(lo.Summary)), lo))
-			default:
-				text := fmt.Sprintf("Node %s: a spawn takes %s with a %s parent and %s with a %s parent (%s)", name, durCI(lo.Summary), Bytes(mem(lo)), durCI(hi.Summary), Bytes(mem(hi)), ratio(hi.Summary.Median/lo.Summary.Median))
-				if cl, ok := cpuPerOp(lo); ok {
-					if ch, ok := cpuPerOp(hi); ok {
-						text += fmt.Sprintf("; one core sustains %s spawns/s at %s and %s at %s", Count(1e9/cl), Bytes(mem(lo)), Count(1e9/ch), Bytes(mem(hi)))
-					}
-				}
-				sec.Answers = append(sec.Answers, in.answer(s, text+".", lo, hi))
-			}
-		}
-	}
-	if len(mems) == 0 {
-		return nil
-	}
-	slices.Sort(mems)
-	for i, m := range mems {
-		c.XNames[float64(i)] = Bytes(m)
-		c.XTicks = append(c.XTicks, float64(i))
-	}
-	for si, s := range in.Series {
-		byKey := map[results.Name][]*results.Benchmark{}
-		var keys []results.Name
-		for _, b := range s.find(NodeBase) {
-			if _, ok := parseBytes(b.Name.Param(results.KeyParentMem)); cores(b) != 1 || !b.OK() || !ok {
-				continue
-			}
-			k := b.Name.Without(results.KeyParentMem, results.KeyCores)
-			if byKey[k] == nil {
-				keys = append(keys, k)
-			}
-			byKey[k] = append(byKey[k], b)
-		}
-		for _, k := range keys {
-			l := lineSpec{Name: shortName(k), Color: colors.of(string(k)), Glyph: glyphFor(si)}
-			if in.Multi() {
-				l.Name += " · " + s.Label
-			}
-			var lo, hi []pt
-			bs := byKey[k]
-			mem := func(b *results.Benchmark) float64 { v, _ := parseBytes(b.Name.Param(results.KeyParentMem)); return v }
-			slices.SortStableFunc(bs, func(a, b *results.Benchmark) int { return cmp.Compare(mem(a), mem(b)) })
-			for _, b := range bs {
-				x := float64(slices.Index(mems, mem(b)))
-				l.Points = append(l.Points, pt{x, cmp.Or(b.Summary.P50, b.Summary.Median), in.refusal(b) != ""})
-				if b.PercentileSource == "per-op" && b.Summary.P99 > 0 {
-					lo, hi = append(lo, pt{X: x, Y: cmp.Or(b.Summary.P50, b.Summary.Median)}), append(hi, pt{X: x, Y: b.Summary.P99})
-				}
-			}
-			if len(lo) > 1 {
-				c.Bands = append(c.Bands, bandSpec{Color: withAlpha(l.Color, 0x30), Lo: lo, Hi: hi})
-			}
-			c.Lines = append(c.Lines, l)
-		}
-	}
-	sec.Charts = append(sec.Charts, in.draw(c))
-	return sec
-}
-
-// --- latency under load --------------------------------------------------------
+// Latency under load: benchmarks (Load, SpawnLoad) with a
+// results.KeyRate parameter (the offered operations per second) and
+// otherwise the parameters of the workload they load; the Summary holds
+// the per-op latency measured from each operation's intended start (so
+// queueing is counted), and results.MetricAchievedRate the rate actually
+// carried. results.LoadSweeps derives the run's own findings from them.
 
 // loadPoint is one offered rate of a loaded workload.
 type loadPoint struct {
