@@ -16,6 +16,7 @@ import (
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ipcbench/ipcbench/internal/human"
@@ -611,6 +612,51 @@ func escapeXML(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// chartID makes a chart's ID safe where it is used as is: an HTML id and
+// the aria-labelledby that refers to it, a file name beside a Markdown
+// report. IDs are built from values read from a file (a placement), so
+// only lower-case letters, digits and '-' are kept; any other run becomes
+// one '-'.
+func chartID(id string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(id) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
+			b.WriteRune(r)
+			dash = false
+			continue
+		}
+		dash = true
+	}
+	if b.Len() == 0 {
+		return "chart"
+	}
+	return b.String()
+}
+
+// chartFile is a chart's SVG file name.
+func chartFile(id string) string { return chartID(id) + ".svg" }
+
+// uniqueChartIDs gives every chart of d an ID of chartID's alphabet that
+// no other chart has: two IDs cleaned alike get -2, -3, in the order the
+// charts appear, so the same runs always give the same IDs.
+func uniqueChartIDs(d *Doc) {
+	seen := map[string]bool{}
+	for _, sec := range d.Sections {
+		for _, c := range sec.Charts {
+			id := chartID(c.ID)
+			for i := 2; seen[id]; i++ {
+				id = chartID(c.ID) + "-" + strconv.Itoa(i)
+			}
+			seen[id] = true
+			c.ID = id
+		}
+	}
 }
 
 // drawable is a chart before it is drawn.

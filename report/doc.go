@@ -114,6 +114,7 @@ func Build(runs []Run, opt Options) (*Doc, error) {
 		sec.Charts = kept
 		d.Sections = append(d.Sections, sec)
 	}
+	uniqueChartIDs(d)
 	d.Left = in.left
 	if opt.Full {
 		for _, s := range in.Series {

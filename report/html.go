@@ -21,8 +21,9 @@ var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"answer": answerHTML,
 	"svg":    svgHTML,
 	"tail": func(a Answer) template.HTML {
-		return template.HTML(answerTail(escapedAnswer(a), func(s string) string { return "<code>" + s + "</code>" }))
+		return template.HTML(answerTail(escapedAnswer(a), func(s string) string { return "<code>" + s + "</code>" }, plainText))
 	},
+	"cid":  chartID,
 	"full": fullTableHTML,
 }).Parse(htmlSource))
 
@@ -54,7 +55,9 @@ func answerHTML(s string) template.HTML {
 func svgHTML(c *Chart) template.HTML {
 	s := string(c.SVG)
 	// Inline: the figure's caption labels it; size follows the page.
-	s = reSize.ReplaceAllString(s, `<svg width="100%" role="img" aria-labelledby="cap-`+c.ID+`" class="chart-svg" `)
+	// The ID goes into an attribute unescaped: chartID's alphabet only
+	// (Build gives every chart such an ID; a Doc made by hand may not).
+	s = reSize.ReplaceAllString(s, `<svg width="100%" role="img" aria-labelledby="cap-`+chartID(c.ID)+`" class="chart-svg" `)
 	return template.HTML(s)
 }
 
