@@ -177,6 +177,9 @@ func hostTable(in *Input) Table {
 		if s.Set.Config.Quick {
 			bs += " (--quick)"
 		}
+		if s.Set.Partial != "" {
+			bs += " — PARTIAL RUN (see Left out)"
+		}
 		started := ""
 		if !s.Set.StartedAt.IsZero() {
 			started = s.Set.StartedAt.UTC().Format(time.DateTime) + " UTC"

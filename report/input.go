@@ -178,6 +178,12 @@ func (in *Input) noteOmissions() {
 			}
 		}
 		who := in.who(s)
+		if p := s.Set.Partial; p != "" {
+			// A run that ended early (rebuilt from its journal, or
+			// interrupted) lacks what it had not measured yet: its answers
+			// are about the part it holds, and must say so first.
+			in.left = append(in.left, fmt.Sprintf("%sa partial run: %s; what it had not measured is missing from every answer and chart", who, p))
+		}
 		if len(failed) > 0 {
 			in.left = append(in.left, fmt.Sprintf("%s%d failed benchmark(s) left out of answers and charts: %s", who, len(failed), strings.Join(failed, "; ")))
 		}
