@@ -253,3 +253,41 @@ func TestHostileNamesStayText(t *testing.T) {
 		t.Errorf("%d chart files for %d charts, %d entries in the directory", len(files), chartCount(d), len(all))
 	}
 }
+
+// -o DIR for the Markdown report may name a directory that does not exist
+// yet (the writer creates it with its parents); a file needs its
+// directory; neither may sit under a file. Probing leaves nothing behind.
+func TestCheckWritable(t *testing.T) {
+	tmp := t.TempDir()
+	file := filepath.Join(tmp, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		path string
+		dir  bool
+		ok   bool
+	}{
+		{tmp + "/report/", true, true},
+		{filepath.Join(tmp, "a", "b", "report"), true, true},
+		{tmp, true, true},
+		{filepath.Join(tmp, "report.html"), false, true},
+		{filepath.Join(tmp, "missing", "report.html"), false, false},
+		{file, true, false},
+		{filepath.Join(file, "report"), true, false},
+		{tmp, false, false},
+	} {
+		err := CheckWritable(c.path, c.dir)
+		if (err == nil) != c.ok {
+			t.Errorf("CheckWritable(%q, dir=%v) = %v, want ok=%v", c.path, c.dir, err, c.ok)
+		}
+	}
+	if left, _ := os.ReadDir(tmp); len(left) != 1 {
+		t.Errorf("probing left %v behind", left)
+	}
+	// README's own `-o report/` then writes there.
+	d := capacityDoc(t, Options{})
+	if _, err := WriteMarkdownDir(tmp+"/report/", d); err != nil {
+		t.Fatal(err)
+	}
+}
