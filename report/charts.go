@@ -12,6 +12,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"image/color"
 	"math"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/ipcbench/ipcbench/internal/human"
+	"github.com/ipcbench/ipcbench/internal/units"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/vg"
@@ -286,7 +288,7 @@ func (t ticker) label(v float64) string {
 	case axisDur:
 		return Dur(v)
 	case axisSize, axisBytes:
-		return sizeLabel(int64(math.Round(v)))
+		return units.FormatSize(int64(math.Round(v)))
 	case axisCount:
 		return Count(v)
 	case axisQuantile:
@@ -589,29 +591,8 @@ func cleanSVG(svg []byte, title string) []byte {
 		}
 		return "font-family:'Liberation Sans',Arial,Helvetica,sans-serif"
 	})
-	s = reSVGOpen.ReplaceAllString(s, "$1\n<title>"+escapeXML(title)+"</title>\n")
+	s = reSVGOpen.ReplaceAllString(s, "$1\n<title>"+html.EscapeString(title)+"</title>\n")
 	return []byte(s)
-}
-
-func escapeXML(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '&':
-			b.WriteString("&amp;")
-		case '"':
-			b.WriteString("&#34;")
-		case '\'':
-			b.WriteString("&#39;")
-		default:
-			b.WriteRune(r)
-		}
-	}
-	return b.String()
 }
 
 // chartID makes a chart's ID safe where it is used as is: an HTML id and

@@ -387,19 +387,6 @@ func ratio(v float64) string {
 	return strconv.FormatFloat(v, 'f', 2, 64) + "×"
 }
 
-// sizeLabel prints a byte size the way ipcbench's flags take it: 64B, 4KiB, 1MiB.
-func sizeLabel(v int64) string {
-	switch {
-	case v >= 1<<30 && v%(1<<30) == 0:
-		return strconv.FormatInt(v>>30, 10) + "GiB"
-	case v >= 1<<20 && v%(1<<20) == 0:
-		return strconv.FormatInt(v>>20, 10) + "MiB"
-	case v >= 1<<10 && v%(1<<10) == 0:
-		return strconv.FormatInt(v>>10, 10) + "KiB"
-	}
-	return strconv.FormatInt(v, 10) + "B"
-}
-
 // factor prints N of "N×" as typed: 2, 2.5.
 func factor(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
 

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/ipcbench/ipcbench/internal/human"
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -242,7 +243,7 @@ func ipcAnswer(in *Input, s *series, k ipcKind, placement string, size int64, bs
 		cands = append(cands, b)
 	}
 	slices.SortStableFunc(cands, func(a, b *results.Benchmark) int { return cmp.Compare(a.Summary.Median, b.Summary.Median) })
-	head := fmt.Sprintf("%s %s, %s", sizeLabel(size), k.what, placement)
+	head := fmt.Sprintf("%s %s, %s", units.FormatSize(size), k.what, placement)
 	leftS := ""
 	if len(left) > 0 {
 		leftS = fmt.Sprintf(" Left out: %s.", strings.Join(left, ", "))
@@ -370,7 +371,7 @@ func ipcTable(in *Input, k ipcKind, placement string) Table {
 		t.Head = []string{"run", "transport/mode"}
 	}
 	for _, sz := range sizes {
-		t.Head = append(t.Head, sizeLabel(sz))
+		t.Head = append(t.Head, units.FormatSize(sz))
 	}
 	for _, rk := range keys {
 		row := []string{rk.k}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/ipcbench/ipcbench/internal/human"
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -123,7 +124,7 @@ func cross(bs []*results.Benchmark, bufKey, streamKey string, n float64, value f
 			if b.Skipped != "" {
 				w = "buffered was not measured"
 			}
-			c.refused = append(c.refused, sizeLabel(size)+" ("+reasonKind(w)+")")
+			c.refused = append(c.refused, units.FormatSize(size)+" ("+reasonKind(w)+")")
 			continue
 		}
 		vb, vs := value(b), value(s)
@@ -217,7 +218,7 @@ func byRuntime(bs []*results.Benchmark) (tags []string, by map[string][]*results
 func sizesList(ss []int64) string {
 	var out []string
 	for _, s := range ss {
-		out = append(out, sizeLabel(s))
+		out = append(out, units.FormatSize(s))
 	}
 	return strings.Join(out, ", ")
 }
@@ -243,10 +244,10 @@ func outputSection(in *Input) *Section {
 				bs, bk := byTag[tag], "buffered"+tag
 				sk := streamKeyOf(bs, tag)
 				if sk == "" || at2(bs, bk) == nil {
-					sec.Answers = append(sec.Answers, in.refuse(s, fmt.Sprintf("Writes of %s%s: refused — both buffered and streamed collection are needed to compare them.", sizeLabel(int64(w)), tag)))
+					sec.Answers = append(sec.Answers, in.refuse(s, fmt.Sprintf("Writes of %s%s: refused — both buffered and streamed collection are needed to compare them.", units.FormatSize(int64(w)), tag)))
 					continue
 				}
-				wl := fmt.Sprintf("writes of %s", sizeLabel(int64(w)))
+				wl := fmt.Sprintf("writes of %s", units.FormatSize(int64(w)))
 				tc := cross(bs, bk, sk, n, func(b *results.Benchmark) float64 { return b.Summary.Median },
 					func(b *results.Benchmark) (float64, float64) { return b.Summary.CI95Low, b.Summary.CI95High }, in.refusal)
 				mc := cross(bs, bk, sk, n, growth, nil, memRefusal)
@@ -323,12 +324,12 @@ func crossAnswer(in *Input, s *series, what, wl, bk, sk string, n float64, c cro
 	var text string
 	switch {
 	case c.found && c.below == 0:
-		text = fmt.Sprintf("%s: buffering already costs more than %s× at the smallest size compared, %s (%s vs %s, %s).", head, factor(n), sizeLabel(c.first), fig(c.buf), fig(c.str), ratio(c.ratio))
+		text = fmt.Sprintf("%s: buffering already costs more than %s× at the smallest size compared, %s (%s vs %s, %s).", head, factor(n), units.FormatSize(c.first), fig(c.buf), fig(c.str), ratio(c.ratio))
 	case c.found:
 		text = fmt.Sprintf("%s: buffering costs more than %s× from **%s** (%s vs %s, %s); at %s it was within %s×. Interpolated crossing ≈ %s.",
-			head, factor(n), sizeLabel(c.first), fig(c.buf), fig(c.str), ratio(c.ratio), sizeLabel(c.below), factor(n), Bytes(c.at))
+			head, factor(n), units.FormatSize(c.first), fig(c.buf), fig(c.str), ratio(c.ratio), units.FormatSize(c.below), factor(n), Bytes(c.at))
 	default:
-		text = fmt.Sprintf("%s: within %s× up to the largest size compared, %s (%s vs %s, %s).", head, factor(n), sizeLabel(c.last), fig(c.buf), fig(c.str), ratio(c.ratio))
+		text = fmt.Sprintf("%s: within %s× up to the largest size compared, %s (%s vs %s, %s).", head, factor(n), units.FormatSize(c.last), fig(c.buf), fig(c.str), ratio(c.ratio))
 	}
 	if c.found && c.ratioLo > 0 && c.ratioLo <= n {
 		text += fmt.Sprintf(" The 95%% CIs allow as little as %s there.", ratio(c.ratioLo))
@@ -351,7 +352,7 @@ func maxBufferAnswer(in *Input, s *series, bs []*results.Benchmark, tag string) 
 			continue
 		}
 		if b.Skipped != "" {
-			notMeasured = append(notMeasured, sizeLabel(sizeParam(b)))
+			notMeasured = append(notMeasured, units.FormatSize(sizeParam(b)))
 			continue
 		}
 		if memRefusal(b) == "" && (largest == nil || sizeParam(b) > sizeParam(largest)) {
@@ -368,12 +369,12 @@ func maxBufferAnswer(in *Input, s *series, bs []*results.Benchmark, tag string) 
 	size := float64(sizeParam(largest))
 	g := growth(largest)
 	text := fmt.Sprintf("%s (maxBuffer counts output bytes; Node's default is 1 MiB): an output of S bytes needs maxBuffer ≥ S, so outputs above 1 MiB fail at the default. At the largest buffered output measured, %s, %s peak memory grew by %s (%s the output): budget about that per concurrent exec of that size.",
-		who, sizeLabel(int64(size)), proc, Bytes(g), ratio(g/size))
+		who, units.FormatSize(int64(size)), proc, Bytes(g), ratio(g/size))
 	if len(notMeasured) > 0 {
 		mb := largest.Params["max_buffer"]
 		lim := ""
 		if v, err := strconv.ParseInt(mb, 10, 64); err == nil && v > 0 {
-			lim = " (over the run's --max-buffer " + sizeLabel(v) + ")"
+			lim = " (over the run's --max-buffer " + units.FormatSize(v) + ")"
 		}
 		text += fmt.Sprintf(" Not measured buffered: %s%s.", strings.Join(notMeasured, ", "), lim)
 	}
@@ -440,7 +441,7 @@ func outputTable(in *Input) Table {
 	}
 	t.Head = append(t.Head, keys...)
 	for _, r := range rows {
-		row := []string{sizeLabel(r.size), sizeLabel(int64(r.write))}
+		row := []string{units.FormatSize(r.size), units.FormatSize(int64(r.write))}
 		if in.Multi() {
 			row = append([]string{r.s.Label}, row...)
 		}
@@ -476,7 +477,7 @@ func outputChart(in *Input, id, title, ylabel string, y axisKind, value func(*re
 				l := lineSpec{Name: k, Color: colors.of(k), Glyph: glyphFor(si)}
 				if wi > 0 {
 					l.Dashes = dashGo
-					l.Name += fmt.Sprintf(" (%s writes)", sizeLabel(int64(w)))
+					l.Name += fmt.Sprintf(" (%s writes)", units.FormatSize(int64(w)))
 				}
 				if strings.Contains(k, " [") {
 					l.Dashes = dashNode // another runtime's own (Node's exec, streams)

@@ -130,15 +130,15 @@ func parentMemSection(in *Input) *Section {
 	}
 	slices.Sort(mems)
 	for _, m := range mems {
-		c.XNames[m] = sizeLabel(int64(m))
+		c.XNames[m] = units.FormatSize(int64(m))
 	}
 	c.XTicks = mems
 	table.Head = append(table.Head, lines...)
 	for _, s := range in.Series {
 		for _, m := range mems {
-			row := []string{sizeLabel(int64(m))}
+			row := []string{units.FormatSize(int64(m))}
 			if in.Multi() {
-				row = []string{s.Label, sizeLabel(int64(m))}
+				row = []string{s.Label, units.FormatSize(int64(m))}
 			}
 			empty := true
 			for _, l := range lines {
@@ -164,7 +164,7 @@ func (in *Input) parentMemAnswer(s *series, l *parentMemLine) Answer {
 	var left []string
 	for _, b := range l.bs {
 		if why := in.refusal(b); why != "" {
-			left = append(left, sizeLabel(int64(parentMemOf(b)))+" ("+reasonKind(why)+")")
+			left = append(left, units.FormatSize(int64(parentMemOf(b)))+" ("+reasonKind(why)+")")
 			continue
 		}
 		ok = append(ok, b)
@@ -179,11 +179,11 @@ func (in *Input) parentMemAnswer(s *series, l *parentMemLine) Answer {
 	case 1:
 		b := ok[0]
 		return in.answer(s, fmt.Sprintf("%s with a %s parent: one spawn takes %s; a second size is needed to see the memory's effect (--parent-mem 0,1GiB).%s",
-			l.label, sizeLabel(int64(parentMemOf(b))), durCI(b.Summary), leftS), b)
+			l.label, units.FormatSize(int64(parentMemOf(b))), durCI(b.Summary), leftS), b)
 	}
 	lo, hi := ok[0], ok[len(ok)-1]
 	text := fmt.Sprintf("%s: a spawn takes %s with a %s parent and %s with a %s parent (**%s**)",
-		l.label, durCI(lo.Summary), sizeLabel(int64(parentMemOf(lo))), durCI(hi.Summary), sizeLabel(int64(parentMemOf(hi))), ratio(hi.Summary.Median/lo.Summary.Median))
+		l.label, durCI(lo.Summary), units.FormatSize(int64(parentMemOf(lo))), durCI(hi.Summary), units.FormatSize(int64(parentMemOf(hi))), ratio(hi.Summary.Median/lo.Summary.Median))
 	var x, y []float64
 	for _, b := range ok {
 		x, y = append(x, parentMemOf(b)), append(y, b.Summary.Median)
@@ -193,7 +193,7 @@ func (in *Input) parentMemAnswer(s *series, l *parentMemLine) Answer {
 	}
 	if cl, fine := cpuPerOp(lo); fine {
 		if ch, fine := cpuPerOp(hi); fine {
-			text += fmt.Sprintf("; one core sustains %s spawns/s at %s and %s at %s", Count(1e9/cl), sizeLabel(int64(parentMemOf(lo))), Count(1e9/ch), sizeLabel(int64(parentMemOf(hi))))
+			text += fmt.Sprintf("; one core sustains %s spawns/s at %s and %s at %s", Count(1e9/cl), units.FormatSize(int64(parentMemOf(lo))), Count(1e9/ch), units.FormatSize(int64(parentMemOf(hi))))
 		}
 	}
 	return in.answer(s, text+"."+leftS, lo, hi)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -31,7 +32,7 @@ func shortName(n results.Name) string {
 		switch k {
 		case results.KeySize, results.KeyWrite, results.KeyParentMem:
 			if b, err := strconv.ParseInt(v, 10, 64); err == nil && b > 0 {
-				v = sizeLabel(b)
+				v = units.FormatSize(b)
 			}
 		}
 		vs = append(vs, v)

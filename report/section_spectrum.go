@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -59,7 +60,7 @@ func spectrumSection(in *Input) *Section {
 		}
 		if size > 0 {
 			sec.Charts = append(sec.Charts, spectrumChart(in, "spectrum-roundtrip-"+p,
-				fmt.Sprintf("How long is the tail of a round trip? (%s, %s, cores=1)", sizeLabel(size), p), results.ScenarioRoundTrip, p, size))
+				fmt.Sprintf("How long is the tail of a round trip? (%s, %s, cores=1)", units.FormatSize(size), p), results.ScenarioRoundTrip, p, size))
 		}
 	}
 	n := 0

@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"io"
 	"os"
 	"path/filepath"
@@ -212,7 +213,7 @@ func WriteMarkdown(w io.Writer, d *Doc, mo MarkdownOptions) error {
 		}
 		for _, t := range sec.Tables {
 			if t.Long {
-				fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", htmlEscape(t.Title))
+				fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", html.EscapeString(t.Title))
 				mdTable(&b, t)
 				fmt.Fprintf(&b, "\n</details>\n\n")
 				continue
@@ -233,7 +234,7 @@ func WriteMarkdown(w io.Writer, d *Doc, mo MarkdownOptions) error {
 	}
 	fmt.Fprintf(&b, "\n<sub>%s</sub>\n", mdEscape(d.Legend))
 	for _, f := range d.Full {
-		fmt.Fprintf(&b, "\n<details><summary>Full table: %s</summary>\n\n", htmlEscape(f.Label))
+		fmt.Fprintf(&b, "\n<details><summary>Full table: %s</summary>\n\n", html.EscapeString(f.Label))
 		if err := Markdown(&b, f.Set); err != nil {
 			return err
 		}
@@ -310,8 +311,6 @@ func mdCode(s string) string {
 	}
 	return fence + s + fence
 }
-
-func htmlEscape(s string) string { return escapeXML(s) }
 
 // WriteMarkdownDir writes d as DIR/report.md with its charts as
 // DIR/charts/*.svg, linked relatively so the directory renders as is on

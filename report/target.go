@@ -137,7 +137,7 @@ func (t Target) describe() string {
 		v := p[1]
 		if p[0] == results.KeySize {
 			n, _ := strconv.ParseInt(v, 10, 64)
-			v = sizeLabel(n)
+			v = units.FormatSize(n)
 		}
 		ps = append(ps, p[0]+"="+v)
 	}
@@ -379,7 +379,7 @@ func (in *Input) targetAnswer(s *series, t Target) Answer {
 func benchLabel(b *results.Benchmark) string {
 	switch b.Name.Base() {
 	case results.ScenarioRoundTrip, results.ScenarioThroughput:
-		s := tkey(b) + " " + sizeLabel(sizeParam(b)) + " " + b.Name.Param(results.KeyPlacement)
+		s := tkey(b) + " " + units.FormatSize(sizeParam(b)) + " " + b.Name.Param(results.KeyPlacement)
 		if c := cores(b); c > 1 {
 			s += fmt.Sprintf(" cores=%d", c)
 		}

@@ -298,6 +298,8 @@ func trimZeros(v float64) string {
 	return strings.TrimRight(strings.TrimRight(strconv.FormatFloat(v, 'f', 3, 64), "0"), ".")
 }
 
+// fmtNS prints a duration in ns compactly, for the texts results writes
+// (sweep findings, warnings): 12ns, 4.5µs, 1.23ms, 2.00s.
 func fmtNS(ns float64) string {
 	switch {
 	case ns >= 1e9:
