@@ -324,3 +324,38 @@ func TestAxisLabels(t *testing.T) {
 		t.Errorf("size axis %q, want %q", got, want)
 	}
 }
+
+// A partial run (rebuilt from its journal, or interrupted) says so in
+// the host table and first among what was left out, in every format.
+func TestPartialRunIsFlagged(t *testing.T) {
+	s, err := results.Load(filepath.Join("testdata", "capacity.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Partial = "rebuilt from the journal: the run ended before saving its results; 20 of 40 planned benchmarks have figures (60 visits)"
+	d, err := Build([]Run{{Set: s}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Left) == 0 || !strings.Contains(d.Left[0], "a partial run: rebuilt from the journal") {
+		t.Errorf("left out: %q", d.Left)
+	}
+	if row := d.Hosts.Rows[0]; !strings.Contains(row[len(row)-1], "PARTIAL RUN") {
+		t.Errorf("host row %q", row)
+	}
+	var txt, md, html bytes.Buffer
+	if err := WriteText(&txt, d); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&md, d, MarkdownOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(&html, d); err != nil {
+		t.Fatal(err)
+	}
+	for f, out := range map[string]string{"text": txt.String(), "markdown": md.String(), "html": html.String()} {
+		if !strings.Contains(out, "a partial run") || !strings.Contains(out, "PARTIAL RUN") {
+			t.Errorf("%s does not flag the partial run", f)
+		}
+	}
+}

@@ -12,13 +12,16 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"image/color"
 	"math"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/ipcbench/ipcbench/internal/human"
+	"github.com/ipcbench/ipcbench/internal/units"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/vg"
@@ -285,7 +288,7 @@ func (t ticker) label(v float64) string {
 	case axisDur:
 		return Dur(v)
 	case axisSize, axisBytes:
-		return sizeLabel(int64(math.Round(v)))
+		return units.FormatSize(int64(math.Round(v)))
 	case axisCount:
 		return Count(v)
 	case axisQuantile:
@@ -418,6 +421,7 @@ var (
 	dashIdeal  = []vg.Length{vg.Points(1.5), vg.Points(2.5)}
 	dashFit    = []vg.Length{vg.Points(7), vg.Points(3)}
 	dashSecond = []vg.Length{vg.Points(2), vg.Points(2)}
+	dashNode   = []vg.Length{vg.Points(6), vg.Points(2), vg.Points(1.5), vg.Points(2)}
 )
 
 // markerColor draws reference lines (a crossover, an SLO) apart from the data.
@@ -587,29 +591,53 @@ func cleanSVG(svg []byte, title string) []byte {
 		}
 		return "font-family:'Liberation Sans',Arial,Helvetica,sans-serif"
 	})
-	s = reSVGOpen.ReplaceAllString(s, "$1\n<title>"+escapeXML(title)+"</title>\n")
+	s = reSVGOpen.ReplaceAllString(s, "$1\n<title>"+html.EscapeString(title)+"</title>\n")
 	return []byte(s)
 }
 
-func escapeXML(s string) string {
+// chartID makes a chart's ID safe where it is used as is: an HTML id and
+// the aria-labelledby that refers to it, a file name beside a Markdown
+// report. IDs are built from values read from a file (a placement), so
+// only lower-case letters, digits and '-' are kept; any other run becomes
+// one '-'.
+func chartID(id string) string {
 	var b strings.Builder
-	for _, r := range s {
-		switch r {
-		case '<':
-			b.WriteString("&lt;")
-		case '>':
-			b.WriteString("&gt;")
-		case '&':
-			b.WriteString("&amp;")
-		case '"':
-			b.WriteString("&#34;")
-		case '\'':
-			b.WriteString("&#39;")
-		default:
+	dash := false
+	for _, r := range strings.ToLower(id) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			if dash && b.Len() > 0 {
+				b.WriteByte('-')
+			}
 			b.WriteRune(r)
+			dash = false
+			continue
 		}
+		dash = true
+	}
+	if b.Len() == 0 {
+		return "chart"
 	}
 	return b.String()
+}
+
+// chartFile is a chart's SVG file name.
+func chartFile(id string) string { return chartID(id) + ".svg" }
+
+// uniqueChartIDs gives every chart of d an ID of chartID's alphabet that
+// no other chart has: two IDs cleaned alike get -2, -3, in the order the
+// charts appear, so the same runs always give the same IDs.
+func uniqueChartIDs(d *Doc) {
+	seen := map[string]bool{}
+	for _, sec := range d.Sections {
+		for _, c := range sec.Charts {
+			id := chartID(c.ID)
+			for i := 2; seen[id]; i++ {
+				id = chartID(c.ID) + "-" + strconv.Itoa(i)
+			}
+			seen[id] = true
+			c.ID = id
+		}
+	}
 }
 
 // drawable is a chart before it is drawn.

@@ -68,41 +68,25 @@ type Chart struct {
 	Series  int // data series drawn (a chart without any is not kept)
 }
 
-// SectionDef registers a section: Build reads the input and returns the
-// section, or nil when the runs hold no data for it (the section is then
-// absent, and says nothing).
-type SectionDef struct {
-	ID    string
-	Build func(in *Input) *Section
+// sectionDef is a section of the registry: build reads the input and
+// returns the section, or nil when the runs hold no data for it (the
+// section is then absent, and says nothing).
+type sectionDef struct {
+	id    string
+	build func(in *Input) *Section
 }
 
-// sections is the registry, in the order the report shows them. Other
-// scenario groups add theirs with RegisterSection.
-var sections = []SectionDef{
-	{ID: "spawn", Build: spawnSection},
-	{ID: "node", Build: nodeSection},
-	{ID: "roundtrip", Build: roundTripSection},
-	{ID: "throughput", Build: throughputSection},
-	{ID: "output", Build: outputSection},
-	{ID: "scaling", Build: scalingSection},
-	{ID: "spectrum", Build: spectrumSection},
-	{ID: "load", Build: loadSection},
-	{ID: "targets", Build: targetSection},
-}
-
-// RegisterSection adds a section after the one with ID after ("" or an
-// unknown ID: at the end). A section with an existing ID replaces it.
-func RegisterSection(d SectionDef, after string) {
-	if i := slices.IndexFunc(sections, func(s SectionDef) bool { return s.ID == d.ID }); i >= 0 {
-		sections[i] = d
-		return
-	}
-	i := slices.IndexFunc(sections, func(s SectionDef) bool { return s.ID == after })
-	if i < 0 {
-		sections = append(sections, d)
-		return
-	}
-	sections = slices.Insert(sections, i+1, d)
+// sections is the registry, in the order the report shows them.
+var sections = []sectionDef{
+	{id: "spawn", build: spawnSection},
+	{id: "parentmem", build: parentMemSection},
+	{id: "roundtrip", build: roundTripSection},
+	{id: "throughput", build: throughputSection},
+	{id: "output", build: outputSection},
+	{id: "scaling", build: scalingSection},
+	{id: "spectrum", build: spectrumSection},
+	{id: "load", build: loadSection},
+	{id: "targets", build: targetSection},
 }
 
 // Build computes a capacity report over one or more runs.
@@ -114,12 +98,12 @@ func Build(runs []Run, opt Options) (*Doc, error) {
 	d := &Doc{Title: "ipcbench capacity report", Legend: docLegend}
 	d.Hosts = hostTable(in)
 	for _, def := range sections {
-		sec := def.Build(in)
+		sec := def.build(in)
 		if sec == nil || (len(sec.Answers) == 0 && len(sec.Charts) == 0 && len(sec.Tables) == 0) {
 			continue
 		}
 		if sec.ID == "" {
-			sec.ID = def.ID
+			sec.ID = def.id
 		}
 		kept := sec.Charts[:0]
 		for _, c := range sec.Charts {
@@ -130,6 +114,7 @@ func Build(runs []Run, opt Options) (*Doc, error) {
 		sec.Charts = kept
 		d.Sections = append(d.Sections, sec)
 	}
+	uniqueChartIDs(d)
 	d.Left = in.left
 	if opt.Full {
 		for _, s := range in.Series {
@@ -191,6 +176,9 @@ func hostTable(in *Input) Table {
 		}
 		if s.Set.Config.Quick {
 			bs += " (--quick)"
+		}
+		if s.Set.Partial != "" {
+			bs += " — PARTIAL RUN (see Left out)"
 		}
 		started := ""
 		if !s.Set.StartedAt.IsZero() {

@@ -3,9 +3,11 @@ package report
 import (
 	"bytes"
 	_ "embed"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -21,8 +23,9 @@ var htmlTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"answer": answerHTML,
 	"svg":    svgHTML,
 	"tail": func(a Answer) template.HTML {
-		return template.HTML(answerTail(escapedAnswer(a), func(s string) string { return "<code>" + s + "</code>" }))
+		return template.HTML(answerTail(escapedAnswer(a), func(s string) string { return "<code>" + s + "</code>" }, plainText))
 	},
+	"cid":  chartID,
 	"full": fullTableHTML,
 }).Parse(htmlSource))
 
@@ -54,7 +57,9 @@ func answerHTML(s string) template.HTML {
 func svgHTML(c *Chart) template.HTML {
 	s := string(c.SVG)
 	// Inline: the figure's caption labels it; size follows the page.
-	s = reSize.ReplaceAllString(s, `<svg width="100%" role="img" aria-labelledby="cap-`+c.ID+`" class="chart-svg" `)
+	// The ID goes into an attribute unescaped: chartID's alphabet only
+	// (Build gives every chart such an ID; a Doc made by hand may not).
+	s = reSize.ReplaceAllString(s, `<svg width="100%" role="img" aria-labelledby="cap-`+chartID(c.ID)+`" class="chart-svg" `)
 	return template.HTML(s)
 }
 
@@ -137,22 +142,50 @@ func WriteBeside(runDir string, set *results.Set, format string, opt Options) (s
 // CheckWritable proves path can be written (a file, or with dir a
 // directory to create) before minutes are spent: the error names it.
 func CheckWritable(path string, dir bool) error {
-	target := filepath.Dir(path)
-	if fi, err := os.Stat(path); err == nil {
-		switch {
-		case dir && fi.IsDir():
-			target = path
-		case dir:
-			return fmt.Errorf("%s exists and is not a directory", path)
-		case fi.IsDir():
-			return fmt.Errorf("%s is a directory", path)
+	fi, err := os.Stat(path)
+	switch {
+	case err == nil && dir && !fi.IsDir():
+		return fmt.Errorf("report: %s exists and is not a directory", path)
+	case err == nil && !dir && fi.IsDir():
+		return fmt.Errorf("report: %s is a directory", path)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("report: %w", err)
+	}
+	// A file is written into its directory, which must exist (the writer
+	// creates none).
+	target := filepath.Dir(filepath.Clean(path))
+	if dir {
+		// A directory is created with its parents (WriteMarkdownDir), so
+		// "-o report/" on a fresh checkout is fine: probe the nearest
+		// directory that exists. (filepath.Dir("report/") is "report",
+		// which does not exist yet.)
+		target = filepath.Clean(path)
+		for {
+			fi, err := os.Stat(target)
+			if err == nil {
+				if !fi.IsDir() {
+					return fmt.Errorf("report: %s is not a directory", target)
+				}
+				break
+			}
+			if !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("report: %w", err)
+			}
+			parent := filepath.Dir(target)
+			if parent == target {
+				break
+			}
+			target = parent
 		}
 	}
 	f, err := os.CreateTemp(target, ".ipcbench-probe-*")
 	if err != nil {
-		return err
+		return fmt.Errorf("report: %w", err)
 	}
 	name := f.Name()
 	f.Close()
-	return os.Remove(name)
+	if err := os.Remove(name); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
 }

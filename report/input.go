@@ -178,6 +178,12 @@ func (in *Input) noteOmissions() {
 			}
 		}
 		who := in.who(s)
+		if p := s.Set.Partial; p != "" {
+			// A run that ended early (rebuilt from its journal, or
+			// interrupted) lacks what it had not measured yet: its answers
+			// are about the part it holds, and must say so first.
+			in.left = append(in.left, fmt.Sprintf("%sa partial run: %s; what it had not measured is missing from every answer and chart", who, p))
+		}
 		if len(failed) > 0 {
 			in.left = append(in.left, fmt.Sprintf("%s%d failed benchmark(s) left out of answers and charts: %s", who, len(failed), strings.Join(failed, "; ")))
 		}
@@ -379,19 +385,6 @@ func ratio(v float64) string {
 		return strconv.FormatFloat(v, 'f', 1, 64) + "×"
 	}
 	return strconv.FormatFloat(v, 'f', 2, 64) + "×"
-}
-
-// sizeLabel prints a byte size the way ipcbench's flags take it: 64B, 4KiB, 1MiB.
-func sizeLabel(v int64) string {
-	switch {
-	case v >= 1<<30 && v%(1<<30) == 0:
-		return strconv.FormatInt(v>>30, 10) + "GiB"
-	case v >= 1<<20 && v%(1<<20) == 0:
-		return strconv.FormatInt(v>>20, 10) + "MiB"
-	case v >= 1<<10 && v%(1<<10) == 0:
-		return strconv.FormatInt(v>>10, 10) + "KiB"
-	}
-	return strconv.FormatInt(v, 10) + "B"
 }
 
 // factor prints N of "N×" as typed: 2, 2.5.

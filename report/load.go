@@ -14,7 +14,7 @@ import (
 // finding (the max sustainable rate, what it costs and the bound the CPU
 // sets). The findings saved with the run are used when present, else
 // derived from its benchmarks (a run saved before they were saved).
-func loadSweeps(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
+func loadSweeps(w io.Writer, s *results.Set, opts []tablewriter.Option, esc func(string) string) error {
 	sweeps := s.LoadSweeps
 	if len(sweeps) == 0 {
 		sweeps = results.LoadSweeps(s)
@@ -67,7 +67,7 @@ func loadSweeps(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
 		return fmt.Errorf("report: table: %w", err)
 	}
 	for _, sw := range sweeps {
-		fmt.Fprintf(w, "%s: %s\n", sw.Family, sw.Text)
+		fmt.Fprintf(w, "%s: %s\n", esc(string(sw.Family)), esc(sw.Text))
 	}
 	return nil
 }

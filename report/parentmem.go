@@ -17,7 +17,7 @@ import (
 // spawn-to-exit time, then each column's slope in µs per 100 MiB (least
 // squares over the sizes measured): growth for the forks, a flat line for
 // vfork.
-func parentMem(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
+func parentMem(w io.Writer, s *results.Set, opts []tablewriter.Option, esc func(string) string) error {
 	var cols []string
 	cells := map[string]map[int64]*results.Benchmark{}
 	var sizes []int64
@@ -87,7 +87,7 @@ func parentMem(w io.Writer, s *results.Set, opts []tablewriter.Option) error {
 		}
 	}
 	if len(slopes) > 0 {
-		fmt.Fprintf(w, "slope per 100 MiB held (least squares over the sizes): %s\n", strings.Join(slopes, ", "))
+		fmt.Fprintf(w, "slope per 100 MiB held (least squares over the sizes): %s\n", esc(strings.Join(slopes, ", ")))
 	} else {
 		fmt.Fprintln(w, "slope: needs two sizes or more (--parent-mem 0,1GiB)")
 	}

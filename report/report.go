@@ -86,6 +86,12 @@ const legend = "n: samples (batches of ops; for indented phases, ops); median: t
 
 func table(w, nw io.Writer, s *results.Set, md bool) error {
 	header(w, s, md)
+	// esc makes a line of text holding names read from a file safe for
+	// the format (tables escape their own cells).
+	esc := func(x string) string { return x }
+	if md {
+		esc = mdEscape
+	}
 	opts := tableOptions(md)
 	notes, err := mainTable(w, s, opts)
 	if err != nil {
@@ -94,13 +100,13 @@ func table(w, nw io.Writer, s *results.Set, md bool) error {
 	if err := crossover(w, s, opts); err != nil {
 		return err
 	}
-	if err := parentMem(w, s, opts); err != nil {
+	if err := parentMem(w, s, opts, esc); err != nil {
 		return err
 	}
 	if err := scaling(w, s, opts); err != nil {
 		return err
 	}
-	if err := loadSweeps(w, s, opts); err != nil {
+	if err := loadSweeps(w, s, opts, esc); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
@@ -113,7 +119,7 @@ func table(w, nw io.Writer, s *results.Set, md bool) error {
 		fmt.Fprintln(nw)
 		for _, n := range notes {
 			if md {
-				fmt.Fprintln(nw, "- "+n)
+				fmt.Fprintln(nw, "- "+mdEscape(n))
 			} else {
 				fmt.Fprint(nw, wrap(n, noteWidth, "", "    "))
 			}
@@ -128,12 +134,16 @@ const noteWidth = 100
 // header is the run's one-line identity.
 func header(w io.Writer, s *results.Set, md bool) {
 	kernel, _, _ := strings.Cut(strings.TrimSpace(s.Env.Kernel), " ") // release only; may be absent
-	fmt.Fprintf(w, "ipcbench run %s  %s  %s  %d CPUs  %s\n", s.RunID, s.Env.CPUModel, kernel, len(s.Env.AllowedCPUs), s.Env.GoVersion)
+	esc := func(x string) string { return x }
+	if md {
+		esc = mdEscape // all of it is read from a file
+	}
+	fmt.Fprintf(w, "ipcbench run %s  %s  %s  %d CPUs  %s\n", esc(s.RunID), esc(s.Env.CPUModel), esc(kernel), len(s.Env.AllowedCPUs), esc(s.Env.GoVersion))
 	if s.Partial != "" {
 		if md {
 			fmt.Fprintln(w)
 		}
-		fmt.Fprintln(w, "PARTIAL RUN: "+s.Partial)
+		fmt.Fprintln(w, "PARTIAL RUN: "+esc(s.Partial))
 	}
 	if md {
 		fmt.Fprintln(w)
@@ -151,7 +161,17 @@ func tableOptions(md bool) []tablewriter.Option {
 		tablewriter.WithRowAlignmentConfig(align),
 	}
 	if md {
-		return append(opts, tablewriter.WithRenderer(renderer.NewMarkdown()))
+		// Cells hold names and labels read from a file: escaped as the
+		// capacity report's Markdown cells are (mdCell), so that a name
+		// cannot become HTML or split its row.
+		escape := tablewriter.WithRowFilter(tw.CellFilter{Global: func(cells []string) []string {
+			out := make([]string, len(cells))
+			for i, c := range cells {
+				out[i] = strings.ReplaceAll(mdEscape(c), "|", `\|`)
+			}
+			return out
+		}})
+		return append(opts, escape, tablewriter.WithRenderer(renderer.NewMarkdown()))
 	}
 	return append(opts, tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{
 		Borders: tw.BorderNone,

@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -80,5 +81,35 @@ func TestScalingTable(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("scaling table lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// With an even number of benchmarks the median gain is the mean of the
+// middle pair, and a fit without contention (σ = κ = 0) is linear, not
+// "levelling off" towards λ/σ.
+func TestScalingMedianAndLinearFit(t *testing.T) {
+	s := capacityRun()
+	s.Benchmarks = nil
+	// Gains 1→2 cores of 1.2, 1.4, 1.8 and 1.9: median (1.4+1.8)/2 = 1.6.
+	for i, g := range []float64{1.2, 1.4, 1.8, 1.9} {
+		n := "Throughput/transport=pipe/mode=raw/size=" + strconv.Itoa(64<<i) + "/placement=cross-core/cores="
+		s.Benchmarks = append(s.Benchmarks, ci2(n+"1", 10*us), ci2(n+"2", 10*us/g))
+	}
+	// 100k, 200k, 400k round trips/s at 1, 2, 4 pairs: linear.
+	for _, c := range []int{1, 2, 4} {
+		s.Benchmarks = append(s.Benchmarks, ci2("RoundTrip/transport=pipe/mode=raw/size=64/placement=cross-core/cores="+strconv.Itoa(c), 10*us/float64(c)))
+	}
+	d, err := Build([]Run{{Set: s}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := answerOf(t, d, "scaling", "Throughput (4 benchmarks)")
+	want(t, a, false, "by **1.60×** (median; from 1.20× for pipe raw 64B cross-core to 1.90× for pipe raw 512B cross-core)",
+		"Middle pair pipe raw 128B cross-core: 100k → 140k messages/s (1.40×) and pipe raw 256B cross-core: 100k → 180k messages/s (1.80×)")
+	wantInputs(t, a, "Throughput/transport=pipe/mode=raw/size=128/placement=cross-core/cores=2", "Throughput/transport=pipe/mode=raw/size=256/placement=cross-core/cores=2")
+	a = answerOf(t, d, "scaling", "RoundTrip, Universal Scalability Law")
+	want(t, a, false, "shows no contention: it scales linearly within the measured range, up to N=4 (100k round trips/s per core; σ=0, κ=0")
+	if strings.Contains(a.Text, "levels off") {
+		t.Errorf("a linear fit levels off: %s", a.Text)
 	}
 }

@@ -7,31 +7,57 @@ import (
 	"strings"
 
 	"github.com/ipcbench/ipcbench/internal/human"
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
 )
 
-// tkey is a pair benchmark's transport and mode: "unix/raw".
-func tkey(b *results.Benchmark) string {
-	return b.Name.Param(results.KeyTransport) + "/" + b.Name.Param(results.KeyMode)
+// runtimeTag is " [node]" for a benchmark measured in another runtime
+// than ipcbench's Go (runtime=node: Node's own APIs, timed in Node), ""
+// otherwise. Keys and labels carry it so that Go and Node figures of one
+// transport or collect mode never share a row, a chart line or a cell.
+func runtimeTag(b *results.Benchmark) string {
+	if r := b.Name.Param(results.KeyRuntime); r != "" {
+		return " [" + r + "]"
+	}
+	return ""
 }
 
-func tkeyRank(k string) (int, int) {
-	t, m, _ := strings.Cut(k, "/")
+// tkey is a pair benchmark's transport and how it was driven: "unix/raw"
+// (ipcbench's Go: its I/O mode), or in another runtime the API or channel
+// serialization and the runtime: "unix/net [node]", "channel/json [node]".
+func tkey(b *results.Benchmark) string {
+	var how []string
+	for _, k := range []string{results.KeyMode, results.KeyAPI, results.KeySerialization} {
+		if v := b.Name.Param(k); v != "" {
+			how = append(how, v)
+		}
+	}
+	return b.Name.Param(results.KeyTransport) + "/" + strings.Join(how, ",") + runtimeTag(b)
+}
+
+// tkeyRank orders keys by transport, then ipcbench's Go before other
+// runtimes, then raw before go.
+func tkeyRank(k string) (int, int, int) {
+	t, how, _ := strings.Cut(k, "/")
 	ti := slices.Index(transportOrder, t)
 	if ti < 0 {
 		ti = len(transportOrder)
 	}
-	mi := slices.Index([]string{results.ModeRaw, results.ModeGo}, m)
+	ri := 0
+	if strings.Contains(how, " [") {
+		ri = 1
+	}
+	mi := slices.Index([]string{results.ModeRaw, results.ModeGo}, how)
 	if mi < 0 {
 		mi = 2
 	}
-	return ti, mi
+	return ti, ri, mi
 }
 
 func compareTkeys(a, b string) int {
-	at, am := tkeyRank(a)
-	bt, bm := tkeyRank(b)
-	return cmp.Or(cmp.Compare(at, bt), cmp.Compare(am, bm), cmp.Compare(a, b))
+	at, ar, am := tkeyRank(a)
+	bt, br, bm := tkeyRank(b)
+	return cmp.Or(cmp.Compare(at, bt), cmp.Compare(ar, br), cmp.Compare(am, bm), cmp.Compare(a, b))
 }
 
 // pairs are a series' benchmarks of a pair scenario at one worker that
@@ -163,8 +189,22 @@ func ipcSection(in *Input, sec *Section, k ipcKind) *Section {
 			}
 		}
 		ref := refPlacement(m)
-		for _, size := range sizesOf(m[ref]) {
-			sec.Answers = append(sec.Answers, ipcAnswer(in, s, k, ref, size, m[ref]))
+		// One answer per runtime: a Go program cannot choose Node's
+		// channel, nor a Node program a raw pipe.
+		byRT := map[string][]*results.Benchmark{}
+		var rts []string
+		for _, b := range m[ref] {
+			rt := runtimeTag(b)
+			if byRT[rt] == nil {
+				rts = append(rts, rt)
+			}
+			byRT[rt] = append(byRT[rt], b)
+		}
+		slices.Sort(rts) // "" (ipcbench's Go) first
+		for _, rt := range rts {
+			for _, size := range sizesOf(byRT[rt]) {
+				sec.Answers = append(sec.Answers, ipcAnswer(in, s, k, ref+rt, size, byRT[rt]))
+			}
 		}
 	}
 	if len(allPlacements) == 0 {
@@ -203,7 +243,7 @@ func ipcAnswer(in *Input, s *series, k ipcKind, placement string, size int64, bs
 		cands = append(cands, b)
 	}
 	slices.SortStableFunc(cands, func(a, b *results.Benchmark) int { return cmp.Compare(a.Summary.Median, b.Summary.Median) })
-	head := fmt.Sprintf("%s %s, %s", sizeLabel(size), k.what, placement)
+	head := fmt.Sprintf("%s %s, %s", units.FormatSize(size), k.what, placement)
 	leftS := ""
 	if len(left) > 0 {
 		leftS = fmt.Sprintf(" Left out: %s.", strings.Join(left, ", "))
@@ -331,7 +371,7 @@ func ipcTable(in *Input, k ipcKind, placement string) Table {
 		t.Head = []string{"run", "transport/mode"}
 	}
 	for _, sz := range sizes {
-		t.Head = append(t.Head, sizeLabel(sz))
+		t.Head = append(t.Head, units.FormatSize(sz))
 	}
 	for _, rk := range keys {
 		row := []string{rk.k}
@@ -356,15 +396,16 @@ func ipcChart(in *Input, k ipcKind, placement string) *Chart {
 		c.ID = "throughput-" + placement
 		c.Title = fmt.Sprintf("Which transport moves the most MB/s one way? (%s, cores=1)", placement)
 		c.Y, c.YLabel = axisCount, "MB/s (log scale)"
-		c.Caption = "Median throughput of each transport and mode against message size; solid: mode=raw (the kernel's cost), dashed: mode=go (idiomatic Go). Hollow markers: figures the answers refuse."
+		c.Caption = "Median throughput of each transport and mode against message size; solid: mode=raw (the kernel's cost), dashed: mode=go (idiomatic Go)%s. Hollow markers: figures the answers refuse."
 	} else {
 		c.ID = "roundtrip-" + placement
 		c.Title = fmt.Sprintf("How fast is a round trip, by message size? (%s, cores=1)", placement)
 		c.Y, c.YLabel = axisDur, "round-trip latency (log scale)"
-		c.Caption = "Lines: p50 of each transport and mode against message size; solid: mode=raw (the kernel's cost), dashed: mode=go (idiomatic Go). Shaded: p50–p99 of single operations (its top, p99, dotted), drawn only where each operation was timed on its own (ops long enough for per-op timing); elsewhere only the median is known. Hollow markers: figures the answers refuse."
+		c.Caption = "Lines: p50 of each transport and mode against message size; solid: mode=raw (the kernel's cost), dashed: mode=go (idiomatic Go)%s. Shaded: p50–p99 of single operations (its top, p99, dotted), drawn only where each operation was timed on its own (ops long enough for per-op timing); elsewhere only the median is known. Hollow markers: figures the answers refuse."
 	}
 	c.Subtitle = subtitle(in)
 	var xt []float64
+	node := false
 	for si, s := range in.Series {
 		bs := pairs(s, k.base)[placement]
 		byKey := map[string][]*results.Benchmark{}
@@ -379,12 +420,18 @@ func ipcChart(in *Input, k ipcKind, placement string) *Chart {
 		for _, key := range ks {
 			group := byKey[key]
 			slices.SortStableFunc(group, func(a, b *results.Benchmark) int { return cmp.Compare(sizeParam(a), sizeParam(b)) })
-			tr, mode, _ := strings.Cut(key, "/")
-			l := lineSpec{Name: tr + " " + mode, Color: colors.of(tr), Glyph: glyphFor(si)}
+			tr, how, _ := strings.Cut(key, "/")
+			l := lineSpec{Name: tr + " " + how, Color: colors.of(tr), Glyph: glyphFor(si)}
 			if in.Multi() {
 				l.Name += " · " + s.Label
 			}
-			if mode == results.ModeGo {
+			switch {
+			case runtimeTag(group[0]) != "":
+				// Another runtime: its own colour per API or serialization,
+				// dash-dotted, never a Go line's.
+				l.Color, l.Dashes = colors.of(key), dashNode
+				node = true
+			case how == results.ModeGo:
 				l.Dashes = dashGo
 			}
 			var lo, hi []pt
@@ -433,5 +480,14 @@ func ipcChart(in *Input, k ipcKind, placement string) *Chart {
 	}
 	slices.Sort(xt)
 	c.XTicks = xt
+	c.Caption = fmt.Sprintf(c.Caption, nodeStyle(node))
 	return in.draw(c)
+}
+
+// nodeStyle is what a caption says of other runtimes' lines, when drawn.
+func nodeStyle(drawn bool) string {
+	if !drawn {
+		return ""
+	}
+	return ", dash-dotted: Node's own (runtime=node)"
 }

@@ -9,20 +9,38 @@ import (
 	"strings"
 
 	"github.com/ipcbench/ipcbench/internal/human"
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
 )
 
 // outKey is an output benchmark's way of collecting: buffered,
-// streamed/raw, streamed/go, lines.
+// streamed/raw, streamed/go, lines; in another runtime with its tag:
+// "buffered [node]" (Node's exec, timed in Node), never a Go cell.
 func outKey(b *results.Benchmark) string {
 	k := b.Name.Param(results.KeyCollect)
 	if m := b.Name.Param(results.KeyMode); m != "" {
 		k += "/" + m
 	}
-	return k
+	return k + runtimeTag(b)
 }
 
-var outKeyOrder = []string{"buffered", "streamed/raw", "streamed/go", "lines"}
+var outKeyOrder = []string{"buffered", "streamed/raw", "streamed/go", "streamed", "lines"}
+
+// compareOutKeys orders collect modes as outKeyOrder, ipcbench's Go
+// before other runtimes.
+func compareOutKeys(a, b string) int {
+	rank := func(k string) (int, int) {
+		base, tag, _ := strings.Cut(k, " [")
+		i := slices.Index(outKeyOrder, base)
+		if i < 0 {
+			i = len(outKeyOrder)
+		}
+		return len(tag), i
+	}
+	ar, ai := rank(a)
+	br, bi := rank(b)
+	return cmp.Or(cmp.Compare(ar, br), cmp.Compare(ai, bi), strings.Compare(a, b))
+}
 
 // outputs are a series' output benchmarks of ipcbench's own writer at one
 // worker, grouped by write size (user commands have no fixed size).
@@ -66,7 +84,7 @@ func memRefusal(b *results.Benchmark) string {
 	case !b.OK():
 		return "no samples"
 	}
-	if _, ok := b.Metrics[results.MetricParentGrowth]; !ok {
+	if _, ok := b.Metrics[growthMetric(b)]; !ok {
 		return "parent memory not measured"
 	}
 	return ""
@@ -89,7 +107,7 @@ type crossing struct {
 
 // cross finds the crossing over sizes, with value(b) the cost of a
 // benchmark (time or memory) and ok(b) whether it may be used.
-func cross(bs []*results.Benchmark, streamKey string, n float64, value func(*results.Benchmark) float64, lohi func(b *results.Benchmark) (float64, float64), why func(*results.Benchmark) string) crossing {
+func cross(bs []*results.Benchmark, bufKey, streamKey string, n float64, value func(*results.Benchmark) float64, lohi func(b *results.Benchmark) (float64, float64), why func(*results.Benchmark) string) crossing {
 	var c crossing
 	var prevSize int64
 	var prevRatio float64
@@ -98,7 +116,7 @@ func cross(bs []*results.Benchmark, streamKey string, n float64, value func(*res
 		sizes[sizeParam(b)] = true
 	}
 	for _, size := range slices.Sorted(mapKeys(sizes)) {
-		b, s := at(bs, "buffered", size), at(bs, streamKey, size)
+		b, s := at(bs, bufKey, size), at(bs, streamKey, size)
 		if b == nil || s == nil {
 			continue
 		}
@@ -106,7 +124,7 @@ func cross(bs []*results.Benchmark, streamKey string, n float64, value func(*res
 			if b.Skipped != "" {
 				w = "buffered was not measured"
 			}
-			c.refused = append(c.refused, sizeLabel(size)+" ("+reasonKind(w)+")")
+			c.refused = append(c.refused, units.FormatSize(size)+" ("+reasonKind(w)+")")
 			continue
 		}
 		vb, vs := value(b), value(s)
@@ -156,25 +174,51 @@ func mapKeys[K comparable, V any](m map[K]V) func(func(K) bool) {
 	}
 }
 
-// streamKeyOf picks what buffering is compared with: streamed in go mode
-// (what the same Go program would do instead), else raw.
-func streamKeyOf(bs []*results.Benchmark) string {
-	for _, k := range []string{"streamed/go", "streamed/raw", "lines"} {
+// streamKeyOf picks what buffering is compared with, among benchmarks of
+// one runtime (tag): streamed in go mode (what the same Go program would
+// do instead), else raw, else Node's streamed (no mode), else lines.
+func streamKeyOf(bs []*results.Benchmark, tag string) string {
+	for _, k := range []string{"streamed/go", "streamed/raw", "streamed", "lines"} {
 		for _, b := range bs {
-			if outKey(b) == k {
-				return k
+			if outKey(b) == k+tag {
+				return k + tag
 			}
 		}
 	}
 	return ""
 }
 
-func growth(b *results.Benchmark) float64 { return b.Metrics[results.MetricParentGrowth] }
+// growthMetric is the memory figure of the process that collected the
+// output: ipcbench's parent, or for runtime=node the Node process.
+func growthMetric(b *results.Benchmark) results.Metric {
+	if b.Name.Param(results.KeyRuntime) == results.RuntimeNode {
+		return results.MetricNodeGrowth
+	}
+	return results.MetricParentGrowth
+}
+
+func growth(b *results.Benchmark) float64 { return b.Metrics[growthMetric(b)] }
+
+// byRuntime splits one write size's benchmarks by runtime tag, ipcbench's
+// Go ("") first: each runtime's buffering is compared with its own
+// streaming only.
+func byRuntime(bs []*results.Benchmark) (tags []string, by map[string][]*results.Benchmark) {
+	by = map[string][]*results.Benchmark{}
+	for _, b := range bs {
+		t := runtimeTag(b)
+		if by[t] == nil {
+			tags = append(tags, t)
+		}
+		by[t] = append(by[t], b)
+	}
+	slices.Sort(tags)
+	return tags, by
+}
 
 func sizesList(ss []int64) string {
 	var out []string
 	for _, s := range ss {
-		out = append(out, sizeLabel(s))
+		out = append(out, units.FormatSize(s))
 	}
 	return strings.Join(out, ", ")
 }
@@ -194,23 +238,29 @@ func outputSection(in *Input) *Section {
 	for _, s := range in.Series {
 		writes, byWrite := outputs(s)
 		for _, w := range writes {
-			bs := byWrite[w]
 			any = true
-			sk := streamKeyOf(bs)
-			if sk == "" || at2(bs, "buffered") == nil {
-				sec.Answers = append(sec.Answers, in.refuse(s, fmt.Sprintf("Writes of %s: refused — both buffered and streamed collection are needed to compare them.", sizeLabel(int64(w)))))
-				continue
+			tags, byTag := byRuntime(byWrite[w])
+			for _, tag := range tags {
+				bs, bk := byTag[tag], "buffered"+tag
+				sk := streamKeyOf(bs, tag)
+				if sk == "" || at2(bs, bk) == nil {
+					sec.Answers = append(sec.Answers, in.refuse(s, fmt.Sprintf("Writes of %s%s: refused — both buffered and streamed collection are needed to compare them.", units.FormatSize(int64(w)), tag)))
+					continue
+				}
+				wl := fmt.Sprintf("writes of %s", units.FormatSize(int64(w)))
+				tc := cross(bs, bk, sk, n, func(b *results.Benchmark) float64 { return b.Summary.Median },
+					func(b *results.Benchmark) (float64, float64) { return b.Summary.CI95Low, b.Summary.CI95High }, in.refusal)
+				mc := cross(bs, bk, sk, n, growth, nil, memRefusal)
+				marks = append(marks, mark{s, tc, mc, w, sk})
+				sec.Answers = append(sec.Answers, crossAnswer(in, s, "time (start to exit, all output collected)", wl, bk, sk, n, tc, true, func(b *results.Benchmark) string { return durCI(b.Summary) }))
+				sec.Answers = append(sec.Answers, crossAnswer(in, s, "parent peak memory", wl, bk, sk, n, mc, false, func(b *results.Benchmark) string { return "+" + Bytes(growth(b)) }))
 			}
-			wl := fmt.Sprintf("writes of %s", sizeLabel(int64(w)))
-			tc := cross(bs, sk, n, func(b *results.Benchmark) float64 { return b.Summary.Median },
-				func(b *results.Benchmark) (float64, float64) { return b.Summary.CI95Low, b.Summary.CI95High }, in.refusal)
-			mc := cross(bs, sk, n, growth, nil, memRefusal)
-			marks = append(marks, mark{s, tc, mc, w, sk})
-			sec.Answers = append(sec.Answers, crossAnswer(in, s, "time (start to exit, all output collected)", wl, sk, n, tc, true, func(b *results.Benchmark) string { return durCI(b.Summary) }))
-			sec.Answers = append(sec.Answers, crossAnswer(in, s, "parent peak memory", wl, sk, n, mc, false, func(b *results.Benchmark) string { return "+" + Bytes(growth(b)) }))
 		}
 		if len(writes) > 0 {
-			sec.Answers = append(sec.Answers, maxBufferAnswer(in, s, byWrite[writes[0]]))
+			tags, byTag := byRuntime(byWrite[writes[0]])
+			for _, tag := range tags {
+				sec.Answers = append(sec.Answers, maxBufferAnswer(in, s, byTag[tag], tag))
+			}
 		}
 	}
 	if !any {
@@ -233,10 +283,10 @@ func outputSection(in *Input) *Section {
 	sec.Charts = append(sec.Charts,
 		outputChart(in, "output-mbps", "How fast is each way of collecting a child's output?", "MB/s of the transfer (log scale)", axisCount,
 			func(b *results.Benchmark) float64 { return b.Metrics[results.MetricMBPerSec] }, tm,
-			"MB/s: output size over the median transfer time (first byte to exit). Solid: 64 KiB writes; dashed: smaller writes (lines of 100 bytes). The vertical line is where buffering's whole-operation time first exceeds N× streaming's, interpolated between the measured sizes (see the answers)."),
+			"MB/s: output size over the median transfer time (first byte to exit). Solid: 64 KiB writes; dashed: smaller writes (lines of 100 bytes)%s. The vertical line is where buffering's whole-operation time first exceeds N× streaming's, interpolated between the measured sizes (see the answers).", nodeStyle(true)),
 		outputChart(in, "output-memory", "How much memory does the parent need to collect it?", "parent peak memory growth (log scale)", axisBytes,
 			growth, mm,
-			"Parent peak memory growth: VmHWM during the benchmark minus VmRSS before it (one reading per benchmark). The vertical line is where buffering first needs more than N× streaming's memory, interpolated between the measured sizes."))
+			"Parent peak memory growth: VmHWM during the benchmark minus VmRSS before it (one reading per benchmark%s). The vertical line is where buffering first needs more than N× streaming's memory, interpolated between the measured sizes.", "; for runtime=node (dash-dotted), the Node process's"))
 	sec.Notes = append(sec.Notes, fmt.Sprintf("N = %s (--buffer-factor). Buffered is os/exec's cmd.Output() / Node's exec: a growing buffer handed back at exit; streamed reads 64 KiB at a time and drops it.", factor(n)))
 	return sec
 }
@@ -262,8 +312,8 @@ func memoryCaveats(cs []string) []string {
 	return out
 }
 
-func crossAnswer(in *Input, s *series, what, wl, sk string, n float64, c crossing, timing bool, fig func(*results.Benchmark) string) Answer {
-	head := fmt.Sprintf("Buffered vs %s, %s, in %s", sk, wl, what)
+func crossAnswer(in *Input, s *series, what, wl, bk, sk string, n float64, c crossing, timing bool, fig func(*results.Benchmark) string) Answer {
+	head := fmt.Sprintf("%s vs %s, %s, in %s", upperFirst(bk), sk, wl, what)
 	refused := ""
 	if len(c.refused) > 0 {
 		refused = " Sizes left out: " + strings.Join(c.refused, ", ") + "."
@@ -274,12 +324,12 @@ func crossAnswer(in *Input, s *series, what, wl, sk string, n float64, c crossin
 	var text string
 	switch {
 	case c.found && c.below == 0:
-		text = fmt.Sprintf("%s: buffering already costs more than %s× at the smallest size compared, %s (%s vs %s, %s).", head, factor(n), sizeLabel(c.first), fig(c.buf), fig(c.str), ratio(c.ratio))
+		text = fmt.Sprintf("%s: buffering already costs more than %s× at the smallest size compared, %s (%s vs %s, %s).", head, factor(n), units.FormatSize(c.first), fig(c.buf), fig(c.str), ratio(c.ratio))
 	case c.found:
 		text = fmt.Sprintf("%s: buffering costs more than %s× from **%s** (%s vs %s, %s); at %s it was within %s×. Interpolated crossing ≈ %s.",
-			head, factor(n), sizeLabel(c.first), fig(c.buf), fig(c.str), ratio(c.ratio), sizeLabel(c.below), factor(n), Bytes(c.at))
+			head, factor(n), units.FormatSize(c.first), fig(c.buf), fig(c.str), ratio(c.ratio), units.FormatSize(c.below), factor(n), Bytes(c.at))
 	default:
-		text = fmt.Sprintf("%s: within %s× up to the largest size compared, %s (%s vs %s, %s).", head, factor(n), sizeLabel(c.last), fig(c.buf), fig(c.str), ratio(c.ratio))
+		text = fmt.Sprintf("%s: within %s× up to the largest size compared, %s (%s vs %s, %s).", head, factor(n), units.FormatSize(c.last), fig(c.buf), fig(c.str), ratio(c.ratio))
 	}
 	if c.found && c.ratioLo > 0 && c.ratioLo <= n {
 		text += fmt.Sprintf(" The 95%% CIs allow as little as %s there.", ratio(c.ratioLo))
@@ -294,33 +344,37 @@ func crossAnswer(in *Input, s *series, what, wl, sk string, n float64, c crossin
 
 // maxBufferAnswer: what maxBuffer a Node-style exec needs, and the memory
 // that costs, from the largest buffered output measured.
-func maxBufferAnswer(in *Input, s *series, bs []*results.Benchmark) Answer {
+func maxBufferAnswer(in *Input, s *series, bs []*results.Benchmark, tag string) Answer {
 	var largest *results.Benchmark
 	var notMeasured []string
 	for _, b := range bs {
-		if outKey(b) != "buffered" {
+		if outKey(b) != "buffered"+tag {
 			continue
 		}
 		if b.Skipped != "" {
-			notMeasured = append(notMeasured, sizeLabel(sizeParam(b)))
+			notMeasured = append(notMeasured, units.FormatSize(sizeParam(b)))
 			continue
 		}
 		if memRefusal(b) == "" && (largest == nil || sizeParam(b) > sizeParam(largest)) {
 			largest = b
 		}
 	}
+	who, proc := "Node-style exec", "the parent's"
+	if tag != "" {
+		who, proc = "Node's own exec (runtime="+strings.Trim(tag, " []")+")", "the Node process's"
+	}
 	if largest == nil {
-		return in.refuse(s, "Node-style exec maxBuffer: refused — no buffered output was measured usably.")
+		return in.refuse(s, who+" maxBuffer: refused — no buffered output was measured usably.")
 	}
 	size := float64(sizeParam(largest))
 	g := growth(largest)
-	text := fmt.Sprintf("Node-style exec (maxBuffer counts output bytes; Node's default is 1 MiB): an output of S bytes needs maxBuffer ≥ S, so outputs above 1 MiB fail at the default. At the largest buffered output measured, %s, the parent's peak memory grew by %s (%s the output): budget about that per concurrent exec of that size.",
-		sizeLabel(int64(size)), Bytes(g), ratio(g/size))
+	text := fmt.Sprintf("%s (maxBuffer counts output bytes; Node's default is 1 MiB): an output of S bytes needs maxBuffer ≥ S, so outputs above 1 MiB fail at the default. At the largest buffered output measured, %s, %s peak memory grew by %s (%s the output): budget about that per concurrent exec of that size.",
+		who, units.FormatSize(int64(size)), proc, Bytes(g), ratio(g/size))
 	if len(notMeasured) > 0 {
 		mb := largest.Params["max_buffer"]
 		lim := ""
 		if v, err := strconv.ParseInt(mb, 10, 64); err == nil && v > 0 {
-			lim = " (over the run's --max-buffer " + sizeLabel(v) + ")"
+			lim = " (over the run's --max-buffer " + units.FormatSize(v) + ")"
 		}
 		text += fmt.Sprintf(" Not measured buffered: %s%s.", strings.Join(notMeasured, ", "), lim)
 	}
@@ -365,7 +419,7 @@ func outputTable(in *Input) Table {
 					if v, ok := b.Metrics[results.MetricMBPerSec]; ok {
 						fig += " · " + human.Sig3(v) + " MB/s"
 					}
-					if _, ok := b.Metrics[results.MetricParentGrowth]; ok {
+					if _, ok := b.Metrics[growthMetric(b)]; ok {
 						fig += " · +" + Bytes(growth(b))
 					}
 					if in.refusal(b) != "" {
@@ -380,23 +434,14 @@ func outputTable(in *Input) Table {
 			}
 		}
 	}
-	slices.SortStableFunc(keys, func(a, b string) int {
-		ia, ib := slices.Index(outKeyOrder, a), slices.Index(outKeyOrder, b)
-		if ia < 0 {
-			ia = len(outKeyOrder)
-		}
-		if ib < 0 {
-			ib = len(outKeyOrder)
-		}
-		return cmp.Or(cmp.Compare(ia, ib), strings.Compare(a, b))
-	})
+	slices.SortStableFunc(keys, compareOutKeys)
 	t.Head = []string{"output", "writes"}
 	if in.Multi() {
 		t.Head = append([]string{"run"}, t.Head...)
 	}
 	t.Head = append(t.Head, keys...)
 	for _, r := range rows {
-		row := []string{sizeLabel(r.size), sizeLabel(int64(r.write))}
+		row := []string{units.FormatSize(r.size), units.FormatSize(int64(r.write))}
 		if in.Multi() {
 			row = append([]string{r.s.Label}, row...)
 		}
@@ -409,10 +454,12 @@ func outputTable(in *Input) Table {
 }
 
 // outputChart: a figure of each collect mode against output size.
-func outputChart(in *Input, id, title, ylabel string, y axisKind, value func(*results.Benchmark) float64, markers []marker, caption string) *Chart {
+// caption has one %s, for nodeNote where Node's lines are drawn.
+func outputChart(in *Input, id, title, ylabel string, y axisKind, value func(*results.Benchmark) float64, markers []marker, caption, nodeNote string) *Chart {
 	c := &xyChart{ID: id, Title: title + " (cores=1)", Subtitle: subtitle(in), X: axisSize, XLabel: "output size (bytes, log scale)", Y: y, YLabel: ylabel, Markers: markers, Caption: caption}
-	colors := newColors(outKeyOrder...)
+	colors := newColors("buffered", "streamed/raw", "streamed/go", "lines") // one fixed colour per Go collect mode; Node's take the next ones
 	var xt []float64
+	node := false
 	for si, s := range in.Series {
 		writes, byWrite := outputs(s)
 		for wi, w := range writes {
@@ -423,16 +470,18 @@ func outputChart(in *Input, id, title, ylabel string, y axisKind, value func(*re
 				}
 			}
 			keys := slices.Sorted(mapKeys(byKey))
-			slices.SortStableFunc(keys, func(a, b string) int {
-				return cmp.Compare(slices.Index(outKeyOrder, a), slices.Index(outKeyOrder, b))
-			})
+			slices.SortStableFunc(keys, compareOutKeys)
 			for _, k := range keys {
 				bs := byKey[k]
 				slices.SortStableFunc(bs, func(a, b *results.Benchmark) int { return cmp.Compare(sizeParam(a), sizeParam(b)) })
 				l := lineSpec{Name: k, Color: colors.of(k), Glyph: glyphFor(si)}
 				if wi > 0 {
 					l.Dashes = dashGo
-					l.Name += fmt.Sprintf(" (%s writes)", sizeLabel(int64(w)))
+					l.Name += fmt.Sprintf(" (%s writes)", units.FormatSize(int64(w)))
+				}
+				if strings.Contains(k, " [") {
+					l.Dashes = dashNode // another runtime's own (Node's exec, streams)
+					node = true
 				}
 				if in.Multi() {
 					l.Name += " · " + s.Label
@@ -454,5 +503,9 @@ func outputChart(in *Input, id, title, ylabel string, y axisKind, value func(*re
 	}
 	slices.Sort(xt)
 	c.XTicks = xt
+	if !node {
+		nodeNote = ""
+	}
+	c.Caption = fmt.Sprintf(caption, nodeNote)
 	return in.draw(c)
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -29,9 +30,9 @@ func shortName(n results.Name) string {
 	for _, p := range n.Parts() {
 		k, v, _ := strings.Cut(p, "=")
 		switch k {
-		case results.KeySize, results.KeyWrite, KeyParentMem:
+		case results.KeySize, results.KeyWrite, results.KeyParentMem:
 			if b, err := strconv.ParseInt(v, 10, 64); err == nil && b > 0 {
-				v = sizeLabel(b)
+				v = units.FormatSize(b)
 			}
 		}
 		vs = append(vs, v)
@@ -191,20 +192,42 @@ func (in *Input) scalingAnswers(s *series, base string, fs []*family) []Answer {
 		out = append(out, in.refuse(s, fmt.Sprintf("%s across cores: refused — no benchmark has usable figures at cores=1 and a second core count.%s", base, leftS)))
 	} else {
 		slices.SortStableFunc(gains, func(a, b gain) int { return cmp.Compare(a.factor, b.factor) })
-		med := gains[len(gains)/2]
 		lo, hi := gains[0], gains[len(gains)-1]
 		var text string
+		var inputs []*results.Benchmark
 		if len(gains) == 1 {
 			g := gains[0]
 			text = fmt.Sprintf("%s (%s): going from 1 to %d cores multiplies aggregate throughput by **%s** (%s → %s %s; efficiency %s).",
 				base, shortName(g.f.key), g.n, ratio(g.factor), Count(g.f.x(1)), Count(g.f.x(g.n)), unit, pct(g.factor/float64(g.n)))
+			inputs = []*results.Benchmark{g.f.points[1], g.f.points[g.n]}
 		} else {
-			text = fmt.Sprintf("%s (%d benchmarks): going from 1 to %d cores multiplies aggregate throughput by **%s** (median; from %s for %s to %s for %s). Median case %s: %s → %s %s.",
-				base, len(gains), med.n, ratio(med.factor), ratio(lo.factor), shortName(lo.f.key), ratio(hi.factor), shortName(hi.f.key),
-				shortName(med.f.key), Count(med.f.x(1)), Count(med.f.x(med.n)), unit)
+			// The median; with an even count, the mean of the middle pair
+			// (gains[len/2] alone is the upper one), and both are named.
+			mid := gains[len(gains)/2 : len(gains)/2+1]
+			if len(gains)%2 == 0 {
+				mid = gains[len(gains)/2-1 : len(gains)/2+1]
+			}
+			var med float64
+			var ns []int
+			var cases []string
+			for _, g := range mid {
+				med += g.factor / float64(len(mid))
+				if !slices.Contains(ns, g.n) {
+					ns = append(ns, g.n)
+				}
+				cases = append(cases, fmt.Sprintf("%s: %s → %s %s (%s)", shortName(g.f.key), Count(g.f.x(1)), Count(g.f.x(g.n)), unit, ratio(g.factor)))
+				inputs = append(inputs, g.f.points[1], g.f.points[g.n])
+			}
+			caseS := "Median case " + cases[0]
+			if len(cases) > 1 {
+				caseS = "Middle pair " + strings.Join(cases, " and ")
+			}
+			slices.Sort(ns)
+			text = fmt.Sprintf("%s (%d benchmarks): going from 1 to %s cores multiplies aggregate throughput by **%s** (median; from %s for %s to %s for %s). %s.",
+				base, len(gains), joinInts(ns, " or "), ratio(med), ratio(lo.factor), shortName(lo.f.key), ratio(hi.factor), shortName(hi.f.key), caseS)
 		}
 		text += leftS
-		out = append(out, in.answer(s, text, med.f.points[1], med.f.points[med.n]))
+		out = append(out, in.answer(s, text, inputs...))
 	}
 	// USL: where ≥ 3 usable core counts.
 	var fits []string
@@ -223,10 +246,20 @@ func (in *Input) scalingAnswers(s *series, base string, fs []*family) []Answer {
 			continue
 		}
 		fitIn = append(fitIn, f.points[1])
-		if pn, px, ok := u.Peak(); ok {
+		pn, px, peaks := u.Peak()
+		switch {
+		case peaks:
 			fits = append(fits, fmt.Sprintf("%s peaks at %s %s near N=%.1f (σ=%.3f, κ=%.4f, R²=%.2f)", shortName(f.key), Count(px), unit, pn, u.Sigma, u.Kappa, u.R2))
-		} else {
-			fits = append(fits, fmt.Sprintf("%s has no peak: it levels off towards %s %s (σ=%.3f, κ=0, R²=%.2f)", shortName(f.key), Count(u.Lambda/max(u.Sigma, 1e-9)), unit, u.Sigma, u.R2))
+		case u.Sigma >= 1:
+			// X(N) = λN/(1+σ(N−1)+κN(N−1)) never rises above X(1).
+			fits = append(fits, fmt.Sprintf("%s gains nothing from more cores: its fit is highest at N=1 (σ=%.3f, κ=%.4f, R²=%.2f)", shortName(f.key), u.Sigma, u.Kappa, u.R2))
+		case u.Sigma < 1e-9:
+			// σ = κ = 0 is linear scaling: there is no level to name (λ/σ
+			// would be infinite), only that no contention was measured.
+			fits = append(fits, fmt.Sprintf("%s shows no contention: it scales linearly within the measured range, up to N=%d (%s %s per core; σ=0, κ=0, R²=%.2f)",
+				shortName(f.key), ns[len(ns)-1], Count(u.Lambda), unit, u.R2))
+		default:
+			fits = append(fits, fmt.Sprintf("%s has no peak: it levels off towards %s %s (σ=%.3f, κ=0, R²=%.2f)", shortName(f.key), Count(u.Lambda/u.Sigma), unit, u.Sigma, u.R2))
 		}
 	}
 	switch {
@@ -236,17 +269,17 @@ func (in *Input) scalingAnswers(s *series, base string, fs []*family) []Answer {
 		}
 		out = append(out, in.answer(s, fmt.Sprintf("%s, Universal Scalability Law: %s.", base, strings.Join(fits, "; ")), fitIn...))
 	default:
-		out = append(out, in.refuse(s, fmt.Sprintf("%s, predicted peak (USL): refused — measured at %d core count(s) (%s); a fit needs at least 3 usable ones including 1 (e.g. --cores 1,2,4 on a machine with 4 or more CPUs).", base, len(counts), joinInts(counts))))
+		out = append(out, in.refuse(s, fmt.Sprintf("%s, predicted peak (USL): refused — measured at %d core count(s) (%s); a fit needs at least 3 usable ones including 1 (e.g. --cores 1,2,4 on a machine with 4 or more CPUs).", base, len(counts), joinInts(counts, ", "))))
 	}
 	return out
 }
 
-func joinInts(v []int) string {
+func joinInts(v []int, sep string) string {
 	var s []string
 	for _, x := range v {
 		s = append(s, strconv.Itoa(x))
 	}
-	return strings.Join(s, ", ")
+	return strings.Join(s, sep)
 }
 
 func (in *Input) scalingTableRow(f *family, all []int) []string {

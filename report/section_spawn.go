@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -20,7 +21,7 @@ func spawnLabel(b *results.Benchmark) string {
 	if m := b.Name.Param(results.KeyMethod); m != "" {
 		l += " (" + m
 		if pm, ok := parseBytes(b.Name.Param(results.KeyParentMem)); ok {
-			l += ", parent " + sizeLabel(int64(pm))
+			l += ", parent " + units.FormatSize(int64(pm))
 		}
 		l += ")"
 	}

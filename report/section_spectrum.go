@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
+	"github.com/ipcbench/ipcbench/internal/units"
 	"github.com/ipcbench/ipcbench/results"
 )
 
@@ -58,7 +60,7 @@ func spectrumSection(in *Input) *Section {
 		}
 		if size > 0 {
 			sec.Charts = append(sec.Charts, spectrumChart(in, "spectrum-roundtrip-"+p,
-				fmt.Sprintf("How long is the tail of a round trip? (%s, %s, cores=1)", sizeLabel(size), p), results.ScenarioRoundTrip, p, size))
+				fmt.Sprintf("How long is the tail of a round trip? (%s, %s, cores=1)", units.FormatSize(size), p), results.ScenarioRoundTrip, p, size))
 		}
 	}
 	n := 0
@@ -107,11 +109,14 @@ func spectrumChart(in *Input, id, title, base, placement string, size int64) *Ch
 					l.Dashes = dashSecond
 				}
 			} else {
-				tr := b.Name.Param(results.KeyTransport)
-				l = lineSpec{Name: tr + " " + b.Name.Param(results.KeyMode), Color: colors.of(tr), Glyph: glyphFor(si)}
+				tr, how, _ := strings.Cut(tkey(b), "/")
+				l = lineSpec{Name: tr + " " + how, Color: colors.of(tr), Glyph: glyphFor(si)}
 				if b.Name.Param(results.KeyMode) == results.ModeGo {
 					l.Dashes = dashGo
 				}
+			}
+			if runtimeTag(b) != "" {
+				l.Color, l.Dashes = colors.of(l.Name), dashNode
 			}
 			if in.Multi() {
 				l.Name += " · " + s.Label

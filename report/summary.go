@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"fmt"
+	"html"
 	"io"
 	"os"
 	"path/filepath"
@@ -68,7 +69,7 @@ func answersText(b *bytes.Buffer, d *Doc) {
 				t = "[" + a.Series + "] " + t
 			}
 			b.WriteString(wrap(t, textWidth, "  - ", "    "))
-			if tail := answerTail(a, func(s string) string { return s }); tail != "" {
+			if tail := answerTail(a, plainText, plainText); tail != "" {
 				b.WriteString(wrap("("+tail+")", textWidth, "      ", "      "))
 			}
 		}
@@ -87,7 +88,9 @@ func answersMarkdown(b *bytes.Buffer, d *Doc, level string) {
 			if a.Series != "" {
 				t = "**[" + mdEscape(a.Series) + "]** " + t
 			}
-			if tail := answerTail(a, func(s string) string { return "`" + s + "`" }); tail != "" {
+			// The tail sits inside <sub>: names as code spans that no
+			// backtick of theirs can close, caveats escaped.
+			if tail := answerTail(a, mdCode, mdEscape); tail != "" {
 				t += " <sub>" + tail + "</sub>"
 			}
 			fmt.Fprintf(b, "- %s\n", t)
@@ -95,8 +98,12 @@ func answersMarkdown(b *bytes.Buffer, d *Doc, level string) {
 	}
 }
 
-// answerLines are an answer's inputs and caveats, as one parenthesis.
-func answerTail(a Answer, code func(string) string) string {
+func plainText(s string) string { return s }
+
+// answerTail is an answer's inputs and caveats, as one parenthesis: code
+// renders a benchmark name, text a caveat, each already safe for the
+// format.
+func answerTail(a Answer, code, text func(string) string) string {
 	var parts []string
 	if len(a.Inputs) > 0 {
 		var ns []string
@@ -106,7 +113,11 @@ func answerTail(a Answer, code func(string) string) string {
 		parts = append(parts, "from "+strings.Join(ns, ", "))
 	}
 	if len(a.Caveats) > 0 {
-		parts = append(parts, "caveats: "+strings.Join(a.Caveats, ", "))
+		var cs []string
+		for _, c := range a.Caveats {
+			cs = append(cs, text(c))
+		}
+		parts = append(parts, "caveats: "+strings.Join(cs, ", "))
 	}
 	return strings.Join(parts, "; ")
 }
@@ -198,11 +209,11 @@ func WriteMarkdown(w io.Writer, d *Doc, mo MarkdownOptions) error {
 			if mo.ChartDir == "" {
 				continue
 			}
-			fmt.Fprintf(&b, "![%s](%s)\n\n", mdEscape(c.Title), filepath.ToSlash(filepath.Join(mo.ChartDir, c.ID+".svg")))
+			fmt.Fprintf(&b, "![%s](%s)\n\n", mdEscape(c.Title), filepath.ToSlash(filepath.Join(mo.ChartDir, chartFile(c.ID))))
 		}
 		for _, t := range sec.Tables {
 			if t.Long {
-				fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", htmlEscape(t.Title))
+				fmt.Fprintf(&b, "<details><summary>%s</summary>\n\n", html.EscapeString(t.Title))
 				mdTable(&b, t)
 				fmt.Fprintf(&b, "\n</details>\n\n")
 				continue
@@ -223,7 +234,7 @@ func WriteMarkdown(w io.Writer, d *Doc, mo MarkdownOptions) error {
 	}
 	fmt.Fprintf(&b, "\n<sub>%s</sub>\n", mdEscape(d.Legend))
 	for _, f := range d.Full {
-		fmt.Fprintf(&b, "\n<details><summary>Full table: %s</summary>\n\n", htmlEscape(f.Label))
+		fmt.Fprintf(&b, "\n<details><summary>Full table: %s</summary>\n\n", html.EscapeString(f.Label))
 		if err := Markdown(&b, f.Set); err != nil {
 			return err
 		}
@@ -260,16 +271,46 @@ func mdCell(s string) string {
 	return strings.ReplaceAll(mdEscape(s), "|", `\|`)
 }
 
-// mdEscape keeps text from being read as HTML or stray emphasis; the
-// answers' **bold** is kept.
-func mdEscape(s string) string {
-	s = strings.ReplaceAll(s, "<", "&lt;")
-	s = strings.ReplaceAll(s, ">", "&gt;")
-	s = strings.ReplaceAll(s, "_", `\_`)
-	return s
-}
+// mdEscaper keeps text (which may hold names from a file) from being read
+// as HTML, an entity, a code span, a link or stray emphasis; the answers'
+// **bold** is kept. Backslashes are doubled, so that a name ending in one
+// cannot cancel the escape of what follows it. Line breaks would end the
+// list item or table row the text sits in: they become spaces.
+var mdEscaper = strings.NewReplacer(
+	`\`, `\\`, "&", "&amp;", "<", "&lt;", ">", "&gt;", "`", "\\`", "_", `\_`, "[", `\[`, "]", `\]`,
+	"\n", " ", "\r", " ",
+)
 
-func htmlEscape(s string) string { return escapeXML(s) }
+func mdEscape(s string) string { return mdEscaper.Replace(s) }
+
+// mdCode is s as a Markdown code span that nothing in s can end: fenced
+// by a backtick run longer than any in s (CommonMark closes a span only
+// on a run of the same length), padded with a space where s begins or
+// ends with a backtick or a space (the renderer strips one space each
+// side). Inside a span <, > and & are literal text, not markup. Control
+// characters (a line break would end the span's paragraph) become spaces.
+func mdCode(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+	longest, run := 0, 0
+	for _, r := range s {
+		if r == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	fence := strings.Repeat("`", longest+1)
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || strings.HasPrefix(s, " ") || strings.HasSuffix(s, " ") {
+		s = " " + s + " "
+	}
+	return fence + s + fence
+}
 
 // WriteMarkdownDir writes d as DIR/report.md with its charts as
 // DIR/charts/*.svg, linked relatively so the directory renders as is on
@@ -282,7 +323,7 @@ func WriteMarkdownDir(dir string, d *Doc) (string, error) {
 	for _, sec := range d.Sections {
 		for _, c := range sec.Charts {
 			svg := append([]byte(`<?xml version="1.0" encoding="UTF-8"?>`+"\n"), c.SVG...)
-			if err := results.WriteFileAtomic(filepath.Join(charts, c.ID+".svg"), svg); err != nil {
+			if err := results.WriteFileAtomic(filepath.Join(charts, chartFile(c.ID)), svg); err != nil {
 				return "", fmt.Errorf("report: %w", err)
 			}
 		}

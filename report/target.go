@@ -137,7 +137,7 @@ func (t Target) describe() string {
 		v := p[1]
 		if p[0] == results.KeySize {
 			n, _ := strconv.ParseInt(v, 10, 64)
-			v = sizeLabel(n)
+			v = units.FormatSize(n)
 		}
 		ps = append(ps, p[0]+"="+v)
 	}
@@ -260,7 +260,10 @@ func (in *Input) evalTarget(s *series, t Target, b *results.Benchmark) verdict {
 	// Latency under load, where the run has it.
 	if lv, ok := loadVerdict(in, s, b, t, v.rate); ok {
 		v.loaded, v.loadedNeed = lv.text, lv.need
-		if lv.need > 0 && float64(lv.need) > v.avail {
+		switch {
+		case lv.none:
+			v.reasons = append(v.reasons, "under load no offered rate was carried")
+		case lv.need > 0 && float64(lv.need) > v.avail:
 			v.reasons = append(v.reasons, fmt.Sprintf("under load it needs %d cores", lv.need))
 		}
 	}
@@ -376,7 +379,7 @@ func (in *Input) targetAnswer(s *series, t Target) Answer {
 func benchLabel(b *results.Benchmark) string {
 	switch b.Name.Base() {
 	case results.ScenarioRoundTrip, results.ScenarioThroughput:
-		s := tkey(b) + " " + sizeLabel(sizeParam(b)) + " " + b.Name.Param(results.KeyPlacement)
+		s := tkey(b) + " " + units.FormatSize(sizeParam(b)) + " " + b.Name.Param(results.KeyPlacement)
 		if c := cores(b); c > 1 {
 			s += fmt.Sprintf(" cores=%d", c)
 		}

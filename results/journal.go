@@ -83,15 +83,17 @@ func ReadJournal(r io.Reader) (*Set, error) {
 		return nil, fmt.Errorf("%w (journal has %d, supported up to %d)", ErrFutureVersion, v, SchemaVersion)
 	}
 	visits := map[int][]Benchmark{}
-	lines := 0
-	var pending []byte
+	lines := 0 // visits read
+	line := 1  // the file's line number: the header is line 1
+	bad := 0   // the line that did not parse (0: none); only the last may be cut
 	for sc.Scan() {
-		if pending != nil {
-			return nil, fmt.Errorf("results: journal: line %d is cut short or corrupt", lines+1)
+		line++
+		if bad != 0 {
+			return nil, fmt.Errorf("results: journal: line %d is cut short or corrupt", bad)
 		}
 		var v journalVisit
 		if err := json.Unmarshal(sc.Bytes(), &v); err != nil || v.Index < 0 || v.Index >= len(head.Names) {
-			pending = append([]byte(nil), sc.Bytes()...) // only the last line may be cut
+			bad = line
 			continue
 		}
 		lines++

@@ -258,6 +258,29 @@ func sweepOf(family Name, steps []*Benchmark) LoadSweep {
 	return sw
 }
 
+// LoadCosts are the CPU figures of one load step at its offered rate, the
+// ones a sweep reports for its max rate (LoadSweep.Metrics): the pair's
+// CPU per op without the harness (the generator's pacing and the
+// recorder) as MetricCPUPerOp, the cores that uses at the rate as
+// MetricCoresUsed, the rate per core (rate ÷ cores used) as
+// MetricMaxRatePerCore and the two-process bound as MetricCPUBoundRate.
+// They hold for a step that carried its rate (a passing one); nil when
+// the step's CPU was not measured. A reader that judges steps by its own
+// bound (a capacity report's p99 target) costs the step it picks with the
+// same figures as the sweep.
+func LoadCosts(b *Benchmark) map[Metric]float64 {
+	rate, err := strconv.ParseFloat(b.Name.Param(KeyRate), 64)
+	if err != nil || rate <= 0 {
+		return nil
+	}
+	m := map[Metric]float64{}
+	costs(b, rate, m)
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
+
 // costs fills the CPU figures of the step at the max rate: the pair's CPU
 // per op without the harness (the generator's pacing and the recorder),
 // the cores that uses at the rate achieved, and the two-process bound.
@@ -306,6 +329,8 @@ func fmtRate(v float64) string {
 	return trim(v)
 }
 
+// fmtNS prints a duration in ns compactly, for the texts results writes
+// (sweep findings, warnings): 12ns, 4.5µs, 1.23ms, 2.00s.
 func fmtNS(ns float64) string {
 	a := math.Abs(ns)
 	switch {

@@ -191,3 +191,20 @@ func TestLoadFormatsAsTheCLI(t *testing.T) {
 		}
 	}
 }
+
+// LoadCosts costs any step with the sweep's own figures: at the max
+// rate's step they are the sweep's; without CPU figures there are none.
+func TestLoadCostsAreTheSweeps(t *testing.T) {
+	cost := map[Metric]float64{MetricParentUser: 3000, MetricParentSys: 5000, MetricHarness: 2000, MetricChildUser: 1000, MetricChildSys: 3000}
+	s := &Set{Benchmarks: []Benchmark{step(fam, "20000", VerdictOK, 40e3, cost), step(fam, "50000", VerdictSLO, 80e3, nil)}}
+	sw := LoadSweeps(s)[0]
+	got := LoadCosts(&s.Benchmarks[0])
+	for _, k := range []Metric{MetricCPUPerOp, MetricCoresUsed, MetricMaxRatePerCore, MetricCPUBoundRate} {
+		if got[k] != sw.Metrics[k] || got[k] <= 0 {
+			t.Errorf("%s = %v, the sweep's %v", k, got[k], sw.Metrics[k])
+		}
+	}
+	if c := LoadCosts(&s.Benchmarks[1]); c != nil {
+		t.Errorf("costs without CPU figures: %v", c)
+	}
+}

@@ -294,7 +294,7 @@ func Judge(b *Benchmark, j Judgement) {
 	case j.MinRounds > 1 && r < j.MinRounds:
 		b.Warn(WarnFewSamples, fmt.Sprintf("only %d rounds (wanted %d): the time budget allowed no more; %s", r, j.MinRounds, ciSentence(b)))
 	case n < j.MinSamples:
-		b.Warn(WarnFewSamples, fmt.Sprintf("only %d samples (wanted %d): the time budget allowed no more (each op lasts %s); %s", n, j.MinSamples, humanNS(b.Summary.Median), ciSentence(b)))
+		b.Warn(WarnFewSamples, fmt.Sprintf("only %d samples (wanted %d): the time budget allowed no more (each op lasts %s); %s", n, j.MinSamples, fmtNS(b.Summary.Median), ciSentence(b)))
 	}
 	if w := b.Summary.CIWidth(); !math.IsInf(w, 1) && j.NoisyCIWidth > 0 && w > j.NoisyCIWidth {
 		across := "between batches"
@@ -313,19 +313,6 @@ func ciSentence(b *Benchmark) string {
 		return fmt.Sprintf("the CI, ±%.0f%% between the batches of one visit, does not hold the drift between minutes", 50*b.Summary.CIWidth())
 	}
 	return fmt.Sprintf("the CI is ±%.0f%%", 50*b.Summary.CIWidth())
-}
-
-// humanNS prints a duration in ns compactly for warnings.
-func humanNS(ns float64) string {
-	switch {
-	case ns >= 1e9:
-		return fmt.Sprintf("%.2fs", ns/1e9)
-	case ns >= 1e6:
-		return fmt.Sprintf("%.1fms", ns/1e6)
-	case ns >= 1e3:
-		return fmt.Sprintf("%.1fµs", ns/1e3)
-	}
-	return fmt.Sprintf("%.0fns", ns)
 }
 
 // Weak reports whether b carries a warning that makes its figure weak for
