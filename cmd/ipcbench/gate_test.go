@@ -229,7 +229,7 @@ func TestGateUsageErrors(t *testing.T) {
 		{[]string{"gate", "--base", "a", "--head", "b", "--", "--profile", "cpu"}, "--profile in the run arguments"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--", "--strict"}, "--strict in the run arguments"},
 		{[]string{"gate", "--base", "a", "--head", "b", "--json", "/proc/nope/g.json"}, `--json "/proc/nope/g.json" cannot be written`},
-		{[]string{"gate", "--base", "a", "--head", "b", "--markdown", dir}, fmt.Sprintf("--markdown %q cannot be written: %s is a directory", dir, dir)},
+		{[]string{"gate", "--base", "a", "--head", "b", "--markdown", dir}, fmt.Sprintf("--markdown %q cannot be written: report: %s is a directory", dir, dir)},
 		{[]string{"gate", "--base", "a", "--head", "b", "--json", "/proc/nope/g.json"}, `--json "/proc/nope/g.json" cannot be written: no such file or directory`},
 	}
 	checkUsageErrors(t, cases)
