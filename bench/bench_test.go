@@ -149,8 +149,11 @@ func TestMinSamplesRespected(t *testing.T) {
 	cfg.MinSamples = 15
 	cfg.Budget = time.Millisecond // budget far too small: min samples still win
 	res, _ := Run(context.Background(), &sleepy{d: 10 * time.Microsecond}, cfg)
-	if len(res.Samples) < 15 {
-		t.Fatalf("%d samples, want >= 15", len(res.Samples))
+	// The budget never cuts below the minimum; only the runaway bound
+	// (3 × 15 × 2 ms here) may, on a machine so loaded that fifteen 2 ms
+	// samples took over 90 ms, and then the result must say so.
+	if n := len(res.Samples); n < 15 && !res.HasWarning(results.WarnBound) && !res.HasWarning(results.WarnFewSamples) {
+		t.Fatalf("%d samples, want >= 15 or a bound warning; warnings %v", n, res.Warnings)
 	}
 }
 

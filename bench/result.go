@@ -156,7 +156,7 @@ func (b *B) qualityWarnings(res *results.Benchmark) {
 	case len(b.samples) < 6:
 		res.Warn(results.WarnFewSamples, fmt.Sprintf("only %d samples: no confidence interval (needs 6)", len(b.samples)))
 	case b.stopReason == "bound":
-		res.Warn(results.WarnBound, fmt.Sprintf("a safety bound ended sampling after %s (10× the %s budget) with %d samples, below --min-samples %d", b.sampleEnd.Sub(b.sampleStart).Round(time.Millisecond), b.cfg.Budget, len(b.samples), b.cfg.MinSamples))
+		res.Warn(results.WarnBound, fmt.Sprintf("a safety bound ended sampling after %s (the larger of 10× the %s budget and 3× what %d samples of %s should take) with %d samples, below --min-samples %d", b.sampleEnd.Sub(b.sampleStart).Round(time.Millisecond), b.cfg.Budget, b.cfg.MinSamples, b.cfg.SampleTime, len(b.samples), b.cfg.MinSamples))
 	case b.openLoop:
 		// An open loop always runs its whole budget: no CI target to miss.
 	default:
