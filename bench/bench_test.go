@@ -157,6 +157,21 @@ func TestMinSamplesRespected(t *testing.T) {
 	}
 }
 
+// TestRunawayBoundWarns: ops far slower than the budget end at the runaway
+// bound, below the minimum, and the result says why as well as how few.
+func TestRunawayBoundWarns(t *testing.T) {
+	cfg := quickCfg()
+	cfg.MinSamples, cfg.Budget, cfg.SampleTime = 15, time.Millisecond, time.Millisecond
+	res, err := Run(context.Background(), &sleepy{d: 30 * time.Millisecond}, cfg)
+	if err != nil || res.Error != "" {
+		t.Fatalf("%v %s", err, res.Error)
+	}
+	// The bound is max(10 ms, 3 × 15 × 1 ms) = 45 ms: two 30 ms ops pass it.
+	if n := len(res.Samples); n < 1 || n >= 15 || !res.HasWarning(results.WarnBound) || !res.HasWarning(results.WarnFewSamples) {
+		t.Fatalf("%d samples, warnings %v", n, res.Warnings)
+	}
+}
+
 func TestSkipper(t *testing.T) {
 	res, err := Run(context.Background(), skipper{}, quickCfg())
 	if err != nil || res.Skipped != "no" || len(res.Samples) != 0 {

@@ -150,13 +150,16 @@ func (b *B) qualityWarnings(res *results.Benchmark) {
 	if steal > 0.05 {
 		res.Warn(results.WarnSteal, fmt.Sprintf("hypervisor steal: %.0f%% of CPU time was taken by the host", 100*steal))
 	}
+	if b.stopReason == "bound" {
+		// Said apart from the sample count: few samples is the symptom, the
+		// bound is why.
+		res.Warn(results.WarnBound, fmt.Sprintf("a safety bound ended sampling after %s (the larger of 10× the %s budget and 3× what %d samples of %s should take) with %d samples, below --min-samples %d", b.sampleEnd.Sub(b.sampleStart).Round(time.Millisecond), b.cfg.Budget, b.cfg.MinSamples, b.cfg.SampleTime, len(b.samples), b.cfg.MinSamples))
+	}
 	switch {
 	case b.cfg.Visit:
 		// One visit of several: the merge judges the figure.
 	case len(b.samples) < 6:
 		res.Warn(results.WarnFewSamples, fmt.Sprintf("only %d samples: no confidence interval (needs 6)", len(b.samples)))
-	case b.stopReason == "bound":
-		res.Warn(results.WarnBound, fmt.Sprintf("a safety bound ended sampling after %s (the larger of 10× the %s budget and 3× what %d samples of %s should take) with %d samples, below --min-samples %d", b.sampleEnd.Sub(b.sampleStart).Round(time.Millisecond), b.cfg.Budget, b.cfg.MinSamples, b.cfg.SampleTime, len(b.samples), b.cfg.MinSamples))
 	case b.openLoop:
 		// An open loop always runs its whole budget: no CI target to miss.
 	default:

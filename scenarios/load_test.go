@@ -243,7 +243,7 @@ func TestLoadEndToEnd(t *testing.T) {
 			}
 			ran++
 			m := res.Summary
-			if m.N < 3 || !(m.P50 <= m.P90 && m.P90 <= m.P99 && m.P99 <= m.P999) || res.PercentileSource != "per-op" || m.Hist == "" {
+			if tooFew(&res) || !(m.P50 <= m.P90 && m.P90 <= m.P99 && m.P99 <= m.P999) || res.PercentileSource != "per-op" || m.Hist == "" {
 				t.Fatalf("summary: %+v (%s)", m, res.PercentileSource)
 			}
 			checkDominance(t, res)

@@ -318,7 +318,7 @@ func TestNodeEndToEnd(t *testing.T) {
 
 func checkNodeResult(t *testing.T, n *Node, res *results.Benchmark) {
 	t.Helper()
-	if res.Iterations < 1 || res.Summary.N < 3 || res.PercentileSource != "per-op" {
+	if res.Iterations < 1 || tooFew(res) || res.PercentileSource != "per-op" {
 		t.Fatalf("%d ops in %d samples, percentiles %q", res.Iterations, res.Summary.N, res.PercentileSource)
 	}
 	if !(res.Summary.P50 <= res.Summary.P99 && res.Summary.P99 <= res.Summary.P999) {

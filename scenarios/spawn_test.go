@@ -25,7 +25,7 @@ func TestSpawnEndToEnd(t *testing.T) {
 			if err != nil || res.Error != "" {
 				t.Fatalf("%v %s", err, res.Error)
 			}
-			if res.Iterations < 1 || res.Summary.N < 3 {
+			if res.Iterations < 1 || tooFew(&res) {
 				t.Fatalf("%d ops in %d samples", res.Iterations, res.Summary.N)
 			}
 			started, ok := res.Distributions[results.PhaseStarted]
