@@ -270,6 +270,12 @@ func TestBehindScheduleIsNotOK(t *testing.T) {
 	if w = v.scheduleWarning("the transport's send", rate, lateBound(units.SLO{})); !strings.HasPrefix(w, "the generator could not keep the schedule") {
 		t.Fatalf("the generator's own lateness: %q", w)
 	}
+	// A late first start and a caught-up last one: over the offered rate
+	// on average, which is said as such, not as a shortfall.
+	v.last[1] = v.first[1] + (n-1)*ms*9/10
+	if w = v.scheduleWarning("the transport's send", rate, lateBound(units.SLO{})); strings.Contains(w, "not the") || !strings.Contains(w, "kept the 1k/s offered on average (1111/s), catching up in bursts") {
+		t.Fatalf("a caught-up schedule: %q", w)
+	}
 }
 
 // Lag within the bound, or below the service time: the schedule was kept.
