@@ -76,6 +76,10 @@ const (
 // are those of a growing queue (they depend on how long it ran).
 const WarnSaturated WarningKind = "saturated"
 
+// WarnSchedule marks a load benchmark whose starts fell behind their
+// schedule: the offered rate was not the rate applied.
+const WarnSchedule WarningKind = "behind-schedule"
+
 // LateBound is how far behind its schedule a start must be to count in
 // late_share.
 const LateBound = 1e6 // ns

@@ -227,12 +227,15 @@ func closeTo(a, b float64) bool { return math.Abs(a-b) <= 1e-9*math.Max(math.Abs
 // (Judge). Busy-machine and steal warnings become one each, saying in how
 // many rounds they happened. Clock-overhead warnings, whose text holds
 // each visit's own figures, become one: the worst visit's (the largest
-// timer share), saying in how many rounds when not in all.
+// timer share), saying in how many rounds when not in all. A load step's
+// saturated and behind-schedule warnings, whose figures are each visit's,
+// become one each: the last visit's, saying in how many rounds.
 func mergeWarnings(visits []Benchmark) []Warning {
 	var out []Warning
 	seen := map[string]bool{}
 	counts := map[WarningKind]int{}
 	clockAt, worst := -1, -1.0
+	lastAt := map[WarningKind]int{}
 	for _, v := range visits {
 		for _, w := range v.Warnings {
 			switch w.Kind {
@@ -240,6 +243,15 @@ func mergeWarnings(visits []Benchmark) []Warning {
 				continue
 			case WarnBusy, WarnSteal:
 				counts[w.Kind]++
+				continue
+			case WarnSaturated, WarnSchedule:
+				counts[w.Kind]++
+				if at, ok := lastAt[w.Kind]; ok {
+					out[at] = w
+				} else {
+					lastAt[w.Kind] = len(out)
+					out = append(out, w)
+				}
 				continue
 			case WarnClock:
 				counts[w.Kind]++
@@ -262,6 +274,11 @@ func mergeWarnings(visits []Benchmark) []Warning {
 	rounds := len(visits)
 	if n := counts[WarnClock]; clockAt >= 0 && n < rounds {
 		out[clockAt].Text += fmt.Sprintf(" (in %d of %d rounds)", n, rounds)
+	}
+	for _, k := range []WarningKind{WarnSaturated, WarnSchedule} {
+		if at, ok := lastAt[k]; ok && rounds > 1 {
+			out[at].Text += fmt.Sprintf(" (in %d of %d rounds; the figures are the last one's)", counts[k], rounds)
+		}
 	}
 	// The median of the rounds shrugs off a disturbed minority of them:
 	// only a third or more of disturbed rounds can move it.

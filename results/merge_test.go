@@ -85,6 +85,23 @@ func TestMergeWarnings(t *testing.T) {
 	}
 }
 
+// TestMergeScheduleWarnings: each visit of a load step past its capacity
+// says it fell behind, with its own figures; the merge says it once.
+func TestMergeScheduleWarnings(t *testing.T) {
+	var vs []Benchmark
+	for i := range 4 {
+		var w []Warning
+		if i > 0 {
+			w = append(w, Warning{Kind: WarnSchedule, Text: fmt.Sprintf("starts fell behind: lag p99 %dms", i)})
+		}
+		vs = append(vs, visit(1000, 5, w...))
+	}
+	m := Merge(vs)
+	if len(m.Warnings) != 1 || m.Warnings[0].Text != "starts fell behind: lag p99 3ms (in 3 of 4 rounds; the figures are the last one's)" {
+		t.Fatalf("one schedule warning, the last visit's: %v", m.Warnings)
+	}
+}
+
 func TestMergeFailureAndJudge(t *testing.T) {
 	vs := []Benchmark{visit(1000, 5), visit(1010, 5)}
 	vs = append(vs, Benchmark{Name: vs[0].Name, Error: "child died"})

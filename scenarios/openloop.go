@@ -590,7 +590,7 @@ func (a *loadAcc) warn(b *bench.B, o *openLoop, v *visit, rate float64, slo unit
 		b.Warn(results.WarnSaturated, "saturated at %s/s: %s; these percentiles are those of a growing queue (they grow with the run's length), not a latency this rate can have", units.CompactRate(rate), why)
 	}
 	if msg := v.scheduleWarning(o.startWhat, rate, lateBound(slo)); msg != "" {
-		b.Warn(results.WarnMeasurement, "%s", msg)
+		b.Warn(results.WarnSchedule, "%s", msg)
 	}
 	if o.recorderWaits > 0 {
 		b.Warn(results.WarnMeasurement, "the recorder fell %d operations behind %d times: starts waited for it (a harness limit; the lag includes it)", tapeSize, o.recorderWaits)
@@ -625,7 +625,7 @@ func (v *visit) scheduleWarning(startWhat string, rate float64, bound int64) str
 	case perStart >= interval:
 		cause = fmt.Sprintf("%s blocks: it took %s per operation, at least the schedule's interval of %s (the peer takes them slower than offered, e.g. a full pipe or socket buffer)", startWhat, roundDur(int64(perStart)), roundDur(int64(interval)))
 	case v.windowWaited > 0:
-		cause = fmt.Sprintf("%.1f%% of starts found the in-flight window full (the peer fell behind, by a stall or at a rate beyond what it carries)", 100*float64(v.windowWaited)/n)
+		cause = fmt.Sprintf("%d of %d starts (%.2g%%) found the in-flight window full (the peer fell behind, by a stall or at a rate beyond what it carries)", v.windowWaited, v.n, 100*float64(v.windowWaited)/n)
 	default:
 		cause = "the generator could not keep the schedule (waking up, or a start, takes longer than the interval)"
 	}
