@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -78,6 +79,41 @@ func wantInputs(t *testing.T, a Answer, names ...string) {
 			t.Errorf("answer does not name input %s (has %v)", n, a.Inputs)
 		}
 	}
+}
+
+// TestSpawnCheapestWithinRuntime: a parent-memory variant (cheaper than
+// all) is not a way of spawning to pick, and Node's ways are compared among
+// themselves, not with Go's.
+func TestSpawnCheapestWithinRuntime(t *testing.T) {
+	s, err := results.Load(filepath.Join("testdata", "capacity.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	variant := func(from, name string, scale float64) {
+		i := slices.IndexFunc(s.Benchmarks, func(b results.Benchmark) bool { return b.Name == results.Name(from) })
+		if i < 0 {
+			t.Fatalf("no %s", from)
+		}
+		b := s.Benchmarks[i]
+		b.Name = results.Name(name)
+		b.Metrics = maps.Clone(b.Metrics)
+		for k := range b.Metrics {
+			b.Metrics[k] *= scale
+		}
+		s.Benchmarks = append(s.Benchmarks, b)
+	}
+	variant("Spawn/mode=spawn/cmd=true/cores=1", "Spawn/mode=spawn/cmd=true/method=vfork/parent_mem=0/cores=1", 0.5)
+	variant("Spawn/mode=spawn/cmd=true/cores=1", "Spawn/mode=spawn/cmd=true/runtime=node/cores=1", 2)
+	variant("Spawn/mode=exec/cmd=true/cores=1", "Spawn/mode=exec/cmd=true/runtime=node/cores=1", 3)
+	d, err := Build([]Run{{Set: s}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := answerOf(t, d, "spawn", "Cheapest per core:")
+	want(t, a, false, "**spawn true**", "one core carries 2.00× the spawns of exec true, 4.00× those of fork.")
+	// Node: exec 3 × 1 ms against spawn 2 × 0.5 ms of CPU.
+	a = answerOf(t, d, "spawn", "Cheapest per core of node's ways:")
+	want(t, a, false, "**spawn true [node]**", "one core carries 3.00× the spawns of exec true [node].")
 }
 
 func TestSpawnAnswers(t *testing.T) {

@@ -3,6 +3,7 @@ package report
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -74,7 +75,15 @@ func spawnSection(in *Input) *Section {
 			continue
 		}
 		any = true
-		best := map[string]*results.Benchmark{} // cmd → cheapest usable
+		// runtime → cheapest usable of the ways to spawn the commonest
+		// command: exec, spawn, execFile and fork of one runtime, since a
+		// Go user picks among Go's and a Node user among Node's. The
+		// parent-memory variants (a method, a parent's size) answer another
+		// question (their own section), so they are not candidates.
+		best := map[string]*results.Benchmark{}
+		comparable := func(b *results.Benchmark) bool {
+			return b.Name.Param(results.KeyMethod) == "" && (b.Name.Param(results.KeyCmd) == "true" || b.Name.Param(results.KeyMode) == results.SpawnFork)
+		}
 		var refused []string
 		var refusedIn []*results.Benchmark
 		for _, b := range bs {
@@ -89,14 +98,13 @@ func spawnSection(in *Input) *Section {
 			default:
 				sec.Answers = append(sec.Answers, in.answer(s, fmt.Sprintf("%s: **%s spawns/s per core** — %s of CPU per spawn (parent + child); one spawn takes %s.",
 					lbl, Count(1e9/cpu), Dur(cpu), durCI(b.Summary)), b))
-				cmdKey := b.Name.Param(results.KeyCmd)
-				if b.Name.Param(results.KeyMode) == results.SpawnFork {
-					cmdKey = "true" // a fork worker does as little as /bin/true
-				}
-				if o := best[cmdKey]; o == nil {
-					best[cmdKey] = b
-				} else if oc, _ := cpuPerOp(o); cpu < oc {
-					best[cmdKey] = b
+				// A fork worker does as little as /bin/true.
+				if rt := b.Name.Param(results.KeyRuntime); comparable(b) {
+					if o := best[rt]; o == nil {
+						best[rt] = b
+					} else if oc, _ := cpuPerOp(o); cpu < oc {
+						best[rt] = b
+					}
 				}
 			}
 			row := []string{lbl, durCI(b.Summary), Dur(b.Summary.P99) + pctMark(b), "", "", phaseMedian(b, results.PhaseStarted), phaseMedian(b, results.PhaseFirstByte), phaseMedian(b, results.PhaseReady), noteOf(why)}
@@ -111,13 +119,16 @@ func spawnSection(in *Input) *Section {
 		if len(refused) > 0 {
 			sec.Answers = append(sec.Answers, in.refuse(s, "Refused: "+strings.Join(refused, "; ")+".", refusedIn...))
 		}
-		// The cheapest mode against the others, for the commonest command.
-		if w := best["true"]; w != nil {
+		// The cheapest mode against the others of its runtime, for the
+		// commonest command: Go's (no runtime parameter) first.
+		rts := slices.Sorted(maps.Keys(best))
+		for _, rt := range rts {
+			w := best[rt]
 			wc, _ := cpuPerOp(w)
 			var parts []string
 			for _, b := range bs {
 				c, ok := cpuPerOp(b)
-				if b == w || !ok || !in.usable(b) || (b.Name.Param(results.KeyCmd) != "true" && b.Name.Param(results.KeyMode) != results.SpawnFork) {
+				if b == w || !ok || !in.usable(b) || !comparable(b) || b.Name.Param(results.KeyRuntime) != rt {
 					continue
 				}
 				if len(parts) == 0 {
@@ -127,8 +138,12 @@ func spawnSection(in *Input) *Section {
 				}
 			}
 			if len(parts) > 0 {
-				sec.Answers = append(sec.Answers, in.answer(s, fmt.Sprintf("Cheapest per core: **%s** — one core carries %s.",
-					spawnLabel(w), strings.Join(parts, ", ")), w))
+				of := ""
+				if rt != "" {
+					of = " of " + rt + "'s ways"
+				}
+				sec.Answers = append(sec.Answers, in.answer(s, fmt.Sprintf("Cheapest per core%s: **%s** — one core carries %s.",
+					of, spawnLabel(w), strings.Join(parts, ", ")), w))
 			}
 		}
 	}
