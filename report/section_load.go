@@ -168,9 +168,10 @@ func (m loadMax) leftClause() string {
 }
 
 type loadResult struct {
-	text string
-	need int  // cores the rate needs under load; 0: unknown
-	none bool // no offered rate was carried
+	text  string
+	short string // what it carried, in a few words, for naming it beside another
+	need  int    // cores the rate needs under load; 0: unknown
+	none  bool   // no offered rate was carried
 }
 
 // loadMatches reports whether a load family loads the workload of b: a
@@ -184,36 +185,69 @@ func loadMatches(k results.Name, b *results.Benchmark) bool {
 }
 
 // loadVerdict answers a target from latency-under-load data measured on
-// the same workload as b (same transport, mode, size, placement, …).
+// the same workload as b (same transport, mode, size, placement, …). Where
+// several families match (constant and Poisson arrivals, or several core
+// counts), the answer is the harshest (none carried, else the most cores),
+// and the others are named with what they carried.
 func loadVerdict(in *Input, s *series, b *results.Benchmark, t Target, rate float64) (loadResult, bool) {
 	keys, fams := loadFamilies(s)
+	var all []loadResult
 	for _, k := range keys {
-		if !loadMatches(k, b) {
-			continue
+		if loadMatches(k, b) {
+			all = append(all, in.loadFamilyVerdict(fams[k], loadName(k), t, rate))
 		}
-		m := in.loadMax(fams[k], t.Pct, t.Bound)
-		bound := ""
-		if slo := runSLO(fams[k]); slo != "" {
-			bound = " within the run's SLO (" + slo + ")"
-		}
-		if t.Bound > 0 {
-			bound = fmt.Sprintf(" with %s ≤ %s", t.Pct, Dur(t.Bound))
-		}
-		name := loadName(k)
-		if m.best == nil {
-			return loadResult{text: fmt.Sprintf("under load (%s): no offered rate was carried%s%s", name, bound, m.leftClause()), none: true}, true
-		}
-		text := fmt.Sprintf("under load (%s): %s/s was carried%s", name, Count(m.best.offered), bound)
-		per := m.perCore()
-		if per <= 0 {
-			return loadResult{text: text + "; its CPU was not measured, so no core count" + m.leftClause()}, true
-		}
-		// Cores = rate ÷ the rate per core, i.e. rate × cores_used ÷ max_rate.
-		need := max(1, int(math.Ceil(rate/per-1e-9)))
-		text += fmt.Sprintf(", %s/s per core (%.2f cores of CPU at that rate) → %d core(s)", Count(per), m.costs[results.MetricCoresUsed], need)
-		return loadResult{text: text + m.leftClause(), need: need}, true
 	}
-	return loadResult{}, false
+	if len(all) == 0 {
+		return loadResult{}, false
+	}
+	worst := slices.MaxFunc(all, func(a, b loadResult) int {
+		if a.none != b.none {
+			if a.none {
+				return 1
+			}
+			return -1
+		}
+		// An unknown need (0) ranks below any known one.
+		return cmp.Compare(a.need, b.need)
+	})
+	// MaxFunc keeps the first of equals: the run's order decides ties.
+	out := worst
+	var others []string
+	for _, r := range all {
+		if r.text != worst.text {
+			others = append(others, r.short)
+		}
+	}
+	if len(others) > 0 {
+		out.text += " (the harshest of the matching load families; " + strings.Join(others, "; ") + ")"
+	}
+	return out, true
+}
+
+// loadFamilyVerdict is loadVerdict's answer from one load family.
+func (in *Input) loadFamilyVerdict(pts []loadPoint, name string, t Target, rate float64) loadResult {
+	m := in.loadMax(pts, t.Pct, t.Bound)
+	bound := ""
+	if slo := runSLO(pts); slo != "" {
+		bound = " within the run's SLO (" + slo + ")"
+	}
+	if t.Bound > 0 {
+		bound = fmt.Sprintf(" with %s ≤ %s", t.Pct, Dur(t.Bound))
+	}
+	if m.best == nil {
+		return loadResult{text: fmt.Sprintf("under load (%s): no offered rate was carried%s%s", name, bound, m.leftClause()), none: true,
+			short: name + ": none carried"}
+	}
+	text := fmt.Sprintf("under load (%s): %s/s was carried%s", name, Count(m.best.offered), bound)
+	short := fmt.Sprintf("%s: %s/s carried", name, Count(m.best.offered))
+	per := m.perCore()
+	if per <= 0 {
+		return loadResult{text: text + "; its CPU was not measured, so no core count" + m.leftClause(), short: short}
+	}
+	// Cores = rate ÷ the rate per core, i.e. rate × cores_used ÷ max_rate.
+	need := max(1, int(math.Ceil(rate/per-1e-9)))
+	text += fmt.Sprintf(", %s/s per core (%.2f cores of CPU at that rate) → %d core(s)", Count(per), m.costs[results.MetricCoresUsed], need)
+	return loadResult{text: text + m.leftClause(), need: need, short: fmt.Sprintf("%s, %d core(s)", short, need)}
 }
 
 func loadSection(in *Input) *Section {

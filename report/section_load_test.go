@@ -143,6 +143,43 @@ func TestLoadStepNotCarriedWhenSaturated(t *testing.T) {
 	}
 }
 
+// Two load families of one workload (constant and Poisson arrivals): the
+// target's answer is the harsher, and names what the other carried.
+func TestLoadVerdictHarshestFamily(t *testing.T) {
+	a := harshest(t, 10000)
+	// 10 µs of CPU per op: 100k/s per core either way, so 2 cores each; the
+	// first in the run's order (constant) is the answer, poisson named.
+	want(t, a, false, "Under load (unix raw 4KiB cross-core constant): 50.0k/s was carried", "→ 2 core(s)",
+		"(the harshest of the matching load families; unix raw 4KiB cross-core poisson: 10.0k/s carried, 2 core(s))")
+	// Poisson carried nothing: that is the answer, constant named.
+	a = harshest(t, 0)
+	want(t, a, false, "Under load (unix raw 4KiB cross-core poisson): no offered rate was carried",
+		"(the harshest of the matching load families; unix raw 4KiB cross-core constant: 50.0k/s carried, 2 core(s))")
+}
+
+func harshest(t *testing.T, poissonTop float64) Answer {
+	t.Helper()
+	s := capacityRun()
+	for _, f := range []struct {
+		arrivals string
+		top      float64 // the highest step carried
+	}{{"constant", 50000}, {"poisson", poissonTop}} {
+		fam := "Load/transport=unix/mode=raw/size=4096/placement=cross-core/arrivals=" + f.arrivals + "/"
+		for _, r := range []float64{10000, 50000} {
+			v := results.VerdictOK
+			if r > f.top {
+				v = results.VerdictSLO
+			}
+			s.Benchmarks = append(s.Benchmarks, ci2(fmt.Sprintf("%srate=%.0f/cores=1", fam, r), 15*us, perOp(20*us), achieved(r), loadCPU, loadVerdictIs(v)))
+		}
+	}
+	d, err := Build([]Run{{Set: s}}, Options{Targets: []Target{mustTarget(t, "roundtrip:transport=unix,size=4096,rate=200000/s")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return answerOf(t, d, "targets", "roundtrip transport=unix")
+}
+
 // A step that passed but is refused for answers (noisy) neither carries
 // the answer nor disappears from it: it is named.
 func TestLoadNamesRefusedSteps(t *testing.T) {
