@@ -132,12 +132,18 @@ func mergeDists(visits []Benchmark) map[Phase]Summary {
 	return out
 }
 
-// mergeLoad is the foreign CPU share over the visits, weighted by their
-// timed time.
+// mergeLoad is the foreign CPU share over the visits, weighted by the
+// time each took (DurationNS). Not by TimedNS: an open loop's latencies
+// overlap, and a saturated step's queueing would weigh its visits by how
+// long their operations waited rather than how long the machine was
+// watched.
 func mergeLoad(visits []Benchmark) float64 {
 	var w, s float64
 	for _, v := range visits {
-		t := TimedNS(&v)
+		t := float64(v.DurationNS)
+		if t <= 0 {
+			t = TimedNS(&v) // a result without its duration (older files)
+		}
 		w += t
 		s += t * v.LoadShare
 	}

@@ -182,3 +182,15 @@ func TestMergeRatesAreMedians(t *testing.T) {
 		t.Fatalf("offered %v", got)
 	}
 }
+
+// TestMergeLoadByDuration: the foreign CPU share of the merged result
+// weighs each visit by the time it took, not by its operations' summed
+// latencies (an open loop's overlap and queue).
+func TestMergeLoadByDuration(t *testing.T) {
+	a, b := visit(1000, 5), visit(1e6, 5) // b's latencies sum 1000× a's
+	a.DurationNS, a.LoadShare = 1e9, 0.4
+	b.DurationNS, b.LoadShare = 1e9, 0
+	if got := Merge([]Benchmark{a, b}).LoadShare; math.Abs(got-0.2) > 1e-9 {
+		t.Fatalf("load share %v, want 0.2 (two visits of 1 s each)", got)
+	}
+}
