@@ -224,15 +224,24 @@ func loadVerdict(in *Input, s *series, b *results.Benchmark, t Target, rate floa
 	return out, true
 }
 
+// boundPhrase is the bound a family's steps were judged by: the target's
+// own, else the run's SLO, else none ("").
+func boundPhrase(pts []loadPoint, t Target) string {
+	if t.Bound > 0 {
+		return fmt.Sprintf("with %s ≤ %s", t.Pct, Dur(t.Bound))
+	}
+	if slo := runSLO(pts); slo != "" {
+		return "within the run's SLO (" + slo + ")"
+	}
+	return ""
+}
+
 // loadFamilyVerdict is loadVerdict's answer from one load family.
 func (in *Input) loadFamilyVerdict(pts []loadPoint, name string, t Target, rate float64) loadResult {
 	m := in.loadMax(pts, t.Pct, t.Bound)
 	bound := ""
-	if slo := runSLO(pts); slo != "" {
-		bound = " within the run's SLO (" + slo + ")"
-	}
-	if t.Bound > 0 {
-		bound = fmt.Sprintf(" with %s ≤ %s", t.Pct, Dur(t.Bound))
+	if b := boundPhrase(pts, t); b != "" {
+		bound = " " + b
 	}
 	if m.best == nil {
 		return loadResult{text: fmt.Sprintf("under load (%s): no offered rate was carried%s%s", name, bound, m.leftClause()), none: true,
@@ -290,11 +299,8 @@ func loadSection(in *Input) *Section {
 			for _, t := range bounds[min(1, len(bounds)-1):] {
 				m := in.loadMax(pts, t.Pct, t.Bound)
 				what := "carried"
-				if slo := runSLO(pts); slo != "" {
-					what = "carried within the run's SLO (" + slo + ")"
-				}
-				if t.Bound > 0 {
-					what = fmt.Sprintf("carried with %s ≤ %s", t.Pct, Dur(t.Bound))
+				if b := boundPhrase(pts, t); b != "" {
+					what += " " + b
 				}
 				var inputs []*results.Benchmark
 				knee := ""
