@@ -106,7 +106,7 @@ func (s *SpawnLoad) Run(ctx context.Context, b *bench.B) error {
 	runtime.LockOSThread() // the recorder: its own CPU clock for the harness figure
 	defer runtime.UnlockOSThread()
 	o := newOpenLoop(s.Rate, s.Arrivals, s.Seed, s.Window)
-	o.startWhat = "starting a child"
+	o.startWhat = startChild
 	var live sync.Map // k → *child.Proc, for a kill after a timeout
 	var kids sync.WaitGroup
 	start := func(k int64) error {

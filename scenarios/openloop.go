@@ -623,7 +623,11 @@ func (v *visit) scheduleWarning(startWhat string, rate float64, bound int64) str
 	var cause string
 	switch perStart := float64(v.start1-v.start0) / n; {
 	case perStart >= interval:
-		cause = fmt.Sprintf("%s blocks: it took %s per operation, at least the schedule's interval of %s (the peer takes them slower than offered, e.g. a full pipe or socket buffer)", startWhat, roundDur(int64(perStart)), roundDur(int64(interval)))
+		why := "the peer takes them slower than offered, e.g. a full pipe or socket buffer"
+		if startWhat == startChild {
+			why = "one sender cannot start children faster: fork and exec take that long"
+		}
+		cause = fmt.Sprintf("%s blocks: it took %s per operation, at least the schedule's interval of %s (%s)", startWhat, roundDur(int64(perStart)), roundDur(int64(interval)), why)
 	case v.windowWaited > 0:
 		cause = fmt.Sprintf("%d of %d starts (%.2g%%) found the in-flight window full (the peer fell behind, by a stall or at a rate beyond what it carries)", v.windowWaited, v.n, 100*float64(v.windowWaited)/n)
 	default:
@@ -641,6 +645,9 @@ func (v *visit) scheduleWarning(startWhat string, rate float64, bound int64) str
 	}
 	return msg
 }
+
+// startChild is SpawnLoad's start call, as warnings name it.
+const startChild = "starting a child"
 
 // errStopTimeout: after the run, the peer did not finish in time.
 var errStopTimeout = errors.New("operations still in flight 10s after the run ended")
