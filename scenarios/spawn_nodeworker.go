@@ -73,7 +73,7 @@ func (s *Spawn) forkNodeFunc() func() (phases, error) {
 		if err != nil {
 			unix.Close(fds[0])
 			werr := p.Wait()
-			return phases{}, fmt.Errorf("%s: no message from the worker (a worker must send one when ready): %w", what, errors.Join(err, werr))
+			return phases{}, fmt.Errorf("%s: no message from the worker (in fork mode a --cmd must be a worker that sends one when ready, e.g. process.send('ready'); to leave fork mode out: --filter 'mode=(exec|spawn)/|^Output/'): %w", what, errors.Join(err, werr))
 		}
 		ph.ready = time.Since(t0)
 		unix.Close(fds[0]) // disconnect: a worker ends when its channel closes

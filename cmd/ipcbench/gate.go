@@ -579,7 +579,7 @@ func runGate(ctx context.Context, g *gateSetup, seed uint64, signal func() *inte
 	lastDur := time.Since(t0)
 	if auto && lastDur > target && budget > 20*time.Millisecond {
 		budget = clampDur(time.Duration(float64(budget)*float64(target)/float64(lastDur)), 20*time.Millisecond, budget)
-		fmt.Fprintf(stderr, "ipcbench: gate: a round took %s, more than %s fits in --time %s: budget lowered to %s\n", lastDur.Round(time.Millisecond), target.Round(time.Millisecond), g.timeLimit, budget)
+		fmt.Fprintf(stderr, "ipcbench: gate: a round took %s, more than %s fits in --time %s: budget lowered to %s\n", lastDur.Round(time.Millisecond), target.Round(time.Millisecond), g.timeLimit, budget.Round(time.Millisecond))
 	}
 	r.BudgetNS = budget.Nanoseconds()
 

@@ -48,7 +48,7 @@ func newReportCmd(stdout, stderr io.Writer) *cobra.Command {
 	fl.StringVarP(&f.out, "output", "o", "", "write to this file (html, text, csv, json, bench) or directory (markdown: DIR/report.md and DIR/charts/*.svg) instead of stdout")
 	fl.BoolVar(&f.full, "full", false, "append every run's full statistical table")
 	fl.StringVar(&f.filter, "filter", "", "only benchmarks whose name matches this regular expression")
-	fl.StringArrayVar(&f.targets, "target", nil, "what-if, e.g. 'roundtrip:transport=unix,size=4096,rate=200000/s,p99<=50us' (repeatable)")
+	fl.StringArrayVar(&f.targets, "target", nil, "what-if, e.g. 'roundtrip:transport=unix,size=64,placement=cross-core,rate=50000/s,p99<=1ms' (repeatable)")
 	fl.Float64Var(&f.bufferFactor, "buffer-factor", 2, "N in \"buffered output costs more than N× streamed\"")
 	fl.BoolVar(&f.allowNoisy, "allow-noisy", false, "let answers use benchmarks warned noisy (their wide intervals are printed)")
 	return c
