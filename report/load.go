@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/ipcbench/ipcbench/results"
@@ -18,13 +20,19 @@ func loadSweeps(w io.Writer, s *results.Set, opts []tablewriter.Option, esc func
 	sweeps := s.LoadSweeps
 	if len(sweeps) == 0 {
 		sweeps = results.LoadSweeps(s)
+	} else {
+		sweeps = slices.Clone(sweeps)
+		for i := range sweeps {
+			sweeps[i].Metrics = maps.Clone(sweeps[i].Metrics)
+		}
+		results.AttachClosedLoops(s, sweeps)
 	}
 	if len(sweeps) == 0 {
 		return nil
 	}
-	fmt.Fprintln(w, "\nlatency under load (open loop: latency from each operation's scheduled start; lag = actual − scheduled start):")
+	fmt.Fprintln(w, "\nlatency under load (open loop: latency from each operation's scheduled start; lag = actual − scheduled start; ÷ closed: p50 over the median of the closed loop of the same workload in this run, one op at a time):")
 	t := tablewriter.NewTable(w, opts...)
-	t.Header("family", "offered/s", "achieved/s", "p50", "p99", "p99.9", "lag p99", "verdict")
+	t.Header("family", "offered/s", "achieved/s", "p50", "÷ closed", "p99", "p99.9", "lag p99", "verdict")
 	for _, sw := range sweeps {
 		fam := strings.TrimPrefix(string(sw.Family), sw.Scenario+"/")
 		for i, st := range sw.Steps {
@@ -32,9 +40,13 @@ func loadSweeps(w io.Writer, s *results.Set, opts []tablewriter.Option, esc func
 			if i == 0 {
 				name = sw.Scenario + "/" + fam
 			}
-			row := []any{name, Count(st.Rate), "", "", "", "", "", st.Verdict}
+			row := []any{name, Count(st.Rate), "", "", "", "", "", "", st.Verdict}
 			if st.Verdict != "skipped" && st.Verdict != "failed" {
-				row = []any{name, Count(st.Rate), Count(st.Achieved), Dur(st.P50), Dur(st.P99), Dur(st.P999), Dur(st.LagP99), st.Verdict}
+				ratio := ""
+				if c := sw.Metrics[results.MetricClosedLoop]; c > 0 && st.P50 > 0 {
+					ratio = fmt.Sprintf("%.2f×", st.P50/c)
+				}
+				row = []any{name, Count(st.Rate), Count(st.Achieved), Dur(st.P50), ratio, Dur(st.P99), Dur(st.P999), Dur(st.LagP99), st.Verdict}
 			}
 			if err := t.Append(row...); err != nil {
 				return fmt.Errorf("report: table: %w", err)

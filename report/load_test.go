@@ -54,3 +54,31 @@ func TestLoadTables(t *testing.T) {
 		t.Fatalf("%v\n%s", err, buf.String())
 	}
 }
+
+// The sweep table reads each step's p50 against the closed loop of the
+// same workload when the run has it, whether the sweeps are derived or
+// were saved by a version that did not name it.
+func TestLoadTableAgainstTheClosedLoop(t *testing.T) {
+	for _, saved := range []bool{false, true} {
+		s := loadSet()
+		if saved {
+			s.LoadSweeps = results.LoadSweeps(s) // no closed loop in the run yet
+		}
+		n := results.Name("RoundTrip/transport=pipe/mode=raw/size=64/placement=cross-core/cores=1")
+		s.Benchmarks = append(s.Benchmarks, results.Benchmark{Name: n, Scenario: n.Base(), Params: n.Params(), Unit: "ns/op",
+			Samples: []results.Sample{{Iters: 100, NsPerOp: 12e3}}, Summary: results.Summary{N: 1, Median: 12e3, P50: 12e3}})
+		var buf bytes.Buffer
+		if err := Text(&buf, s); err != nil {
+			t.Fatal(err)
+		}
+		// 1k/s: p50 15 µs over 12 µs; 20k/s: 22.5 µs over 12 µs.
+		for _, want := range []string{"÷ closed", "1.25×", "1.88×"} {
+			if !strings.Contains(buf.String(), want) {
+				t.Errorf("saved=%v: no %q in\n%s", saved, want, buf.String())
+			}
+		}
+		if saved && s.LoadSweeps[0].ClosedLoop != "" {
+			t.Error("rendering changed the saved sweeps")
+		}
+	}
+}

@@ -70,6 +70,10 @@ const (
 	MetricCPUPerOp       Metric = "cpu_ns/op"           // CPU per op at the max rate (parent+child−harness)
 	MetricCPUBoundRate   Metric = "cpu_bound_rate/s"    // 1e9 ÷ the busier side's CPU per op: a core each, fully used
 	MetricKneeRate       Metric = "knee_rate/s"         // lowest offered rate that did not pass (0: none)
+	// MetricClosedLoop is the closed loop of the same workload in the run
+	// (LoadSweep.ClosedLoop): its median time per op, the figure the
+	// open loop's p50 at a low rate is read against.
+	MetricClosedLoop Metric = "closed_loop_ns/op"
 )
 
 // WarnSaturated marks a load benchmark past its capacity: its percentiles
@@ -110,9 +114,12 @@ type LoadSweep struct {
 	Finding  string            `json:"finding"`
 	Text     string            `json:"text"`
 	// MaxAt names the step at the max rate ("" when none passed).
-	MaxAt   Name               `json:"max_at,omitempty"`
-	Metrics map[Metric]float64 `json:"metrics"`
-	Steps   []LoadStep         `json:"steps"`
+	MaxAt Name `json:"max_at,omitempty"`
+	// ClosedLoop names the closed loop of the same workload when the run
+	// measured it (see ClosedLoopOf); its median is MetricClosedLoop.
+	ClosedLoop Name               `json:"closed_loop,omitempty"`
+	Metrics    map[Metric]float64 `json:"metrics"`
+	Steps      []LoadStep         `json:"steps"`
 }
 
 // LoadStep is one offered rate of a sweep, as the sweep table shows it;
@@ -155,7 +162,48 @@ func LoadSweeps(s *Set) []LoadSweep {
 	for _, f := range order {
 		out = append(out, sweepOf(f, byFamily[f]))
 	}
+	AttachClosedLoops(s, out)
 	return out
+}
+
+// AttachClosedLoops names, in each sweep that has none yet, the closed
+// loop of its workload that s measured (ClosedLoopOf) and records its
+// median (MetricClosedLoop): for sweeps saved by a version that did not.
+func AttachClosedLoops(s *Set, sweeps []LoadSweep) {
+	closed := map[Name]*Benchmark{}
+	for i := range s.Benchmarks {
+		if b := &s.Benchmarks[i]; b.OK() && !b.IsLoad() {
+			closed[b.Name] = b
+		}
+	}
+	for i := range sweeps {
+		sw := &sweeps[i]
+		if sw.ClosedLoop != "" {
+			continue
+		}
+		if c := closed[ClosedLoopOf(sw.Family)]; c != nil && c.Summary.Median > 0 {
+			sw.ClosedLoop = c.Name
+			if sw.Metrics == nil {
+				sw.Metrics = map[Metric]float64{}
+			}
+			sw.Metrics[MetricClosedLoop] = c.Summary.Median
+		}
+	}
+}
+
+// ClosedLoopOf names the closed loop of the workload a load family
+// offers at a rate: the round trip (RoundTrip) of a Load's transport,
+// mode, size and placement, the one-at-a-time start (Spawn) of a
+// SpawnLoad's mode and command, on one core. At a low offered rate the
+// open loop's p50 should come near its median, unless the machine charges
+// for the idle time between operations (docs: "Open vs closed loop").
+func ClosedLoopOf(family Name) Name {
+	base := ScenarioRoundTrip
+	if family.Base() == ScenarioSpawnLoad {
+		base = ScenarioSpawn
+	}
+	rest := strings.TrimPrefix(string(family.Without(KeyArrivals, KeyRate)), family.Base())
+	return Name(base + rest)
 }
 
 func stepOf(b *Benchmark) LoadStep {

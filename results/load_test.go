@@ -208,3 +208,54 @@ func TestLoadCostsAreTheSweeps(t *testing.T) {
 		t.Errorf("costs without CPU figures: %v", c)
 	}
 }
+
+// A sweep names the closed loop of its workload when the run measured it,
+// and records its median: the figure the open loop's p50 at a low rate is
+// read against. A closed loop of another placement or size is not it.
+func TestLoadSweepsNameTheirClosedLoop(t *testing.T) {
+	closed := func(name string, median float64) Benchmark {
+		n := Name(name)
+		return Benchmark{Name: n, Scenario: n.Base(), Params: n.Params(), Unit: "ns/op",
+			Samples: []Sample{{Iters: 10, NsPerOp: median}}, Summary: Summary{N: 1, Median: median, P50: median}}
+	}
+	spawnFam := "SpawnLoad/mode=spawn/cmd=true/arrivals=poisson/cores=1"
+	s := &Set{Benchmarks: []Benchmark{
+		closed("RoundTrip/transport=pipe/mode=raw/size=64/placement=same-core/cores=1", 999),
+		closed("RoundTrip/transport=pipe/mode=raw/size=65536/placement=cross-core/cores=1", 999),
+		closed("RoundTrip/transport=pipe/mode=raw/size=64/placement=cross-core/cores=1", 58000),
+		closed("Spawn/mode=spawn/cmd=true/cores=1", 700e3),
+		step(fam, "1000", VerdictOK, 90e3, nil),
+		step(spawnFam, "100", VerdictOK, 2e6, nil),
+		step(strings.Replace(fam, "transport=pipe", "transport=unix", 1), "1000", VerdictOK, 90e3, nil),
+	}}
+	for _, tc := range []struct {
+		family, want string
+		median       float64
+	}{
+		{fam, "RoundTrip/transport=pipe/mode=raw/size=64/placement=cross-core/cores=1", 58000},
+		{spawnFam, "Spawn/mode=spawn/cmd=true/cores=1", 700e3},
+	} {
+		if got := ClosedLoopOf(Name(tc.family)); got != Name(tc.want) {
+			t.Errorf("ClosedLoopOf(%s) = %s, want %s", tc.family, got, tc.want)
+		}
+	}
+	sw := LoadSweeps(s)
+	if len(sw) != 3 {
+		t.Fatalf("%d sweeps", len(sw))
+	}
+	if sw[0].ClosedLoop != ClosedLoopOf(fam) || sw[0].Metrics[MetricClosedLoop] != 58000 {
+		t.Errorf("pipe sweep: closed %q %v", sw[0].ClosedLoop, sw[0].Metrics[MetricClosedLoop])
+	}
+	if sw[1].Metrics[MetricClosedLoop] != 700e3 {
+		t.Errorf("spawn sweep: closed %q %v", sw[1].ClosedLoop, sw[1].Metrics[MetricClosedLoop])
+	}
+	if _, ok := sw[2].Metrics[MetricClosedLoop]; ok || sw[2].ClosedLoop != "" {
+		t.Errorf("unix sweep has a closed loop the run did not measure: %q", sw[2].ClosedLoop)
+	}
+	// Sweeps saved without it get it from the run; one that has it keeps it.
+	saved := []LoadSweep{{Family: Name(fam)}, {Family: Name(spawnFam), ClosedLoop: "Spawn/x", Metrics: map[Metric]float64{MetricClosedLoop: 1}}}
+	AttachClosedLoops(s, saved)
+	if saved[0].Metrics[MetricClosedLoop] != 58000 || saved[1].Metrics[MetricClosedLoop] != 1 {
+		t.Errorf("attached: %+v", saved)
+	}
+}
