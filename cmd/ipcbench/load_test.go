@@ -102,7 +102,11 @@ func TestLoadNoPassingRateIsAFinding(t *testing.T) {
 		t.Fatalf("finding %+v", sw)
 	}
 	b := s.Benchmarks[0]
-	if b.Params[results.ParamVerdict] != results.VerdictSLO || b.Summary.Hist == "" || b.Distributions[results.PhaseLag].Hist == "" || b.Distributions[results.PhaseService].Hist == "" {
+	// slo-exceeded, unless a busy machine (this suite runs packages in
+	// parallel, under -race) stalled the 150 ms run enough to read as a
+	// queue that grows, or a schedule not kept: any of these is a step
+	// that did not pass, and the finding is the same.
+	if v := b.Params[results.ParamVerdict]; (v != results.VerdictSLO && v != results.VerdictSaturated && v != results.VerdictBehind) || b.Summary.Hist == "" || b.Distributions[results.PhaseLag].Hist == "" || b.Distributions[results.PhaseService].Hist == "" {
 		t.Fatalf("benchmark %s: params %v", b.Name, b.Params)
 	}
 	code, text, _ := runCLI(t, "report", "--full", dir+"/"+s.RunID)
