@@ -30,9 +30,18 @@ func loadSweeps(w io.Writer, s *results.Set, opts []tablewriter.Option, esc func
 	if len(sweeps) == 0 {
 		return nil
 	}
-	fmt.Fprintln(w, "\nlatency under load (open loop: latency from each operation's scheduled start; lag = actual − scheduled start; ÷ closed: p50 over the median of the closed loop of the same workload in this run, one op at a time):")
+	// The ÷ closed column only when some family's closed loop was measured
+	// in this run (`run load` alone measures none).
+	withClosed := slices.ContainsFunc(sweeps, func(sw results.LoadSweep) bool { return sw.Metrics[results.MetricClosedLoop] > 0 })
+	intro := "latency under load (open loop: latency from each operation's scheduled start; lag = actual − scheduled start"
+	header := []any{"family", "offered/s", "achieved/s", "p50", "p99", "p99.9", "lag p99", "verdict"}
+	if withClosed {
+		intro += "; ÷ closed: p50 over the median of the closed loop of the same workload in this run, one op at a time"
+		header = slices.Insert(header, 4, any("÷ closed"))
+	}
+	fmt.Fprintln(w, "\n"+intro+"):")
 	t := tablewriter.NewTable(w, opts...)
-	t.Header("family", "offered/s", "achieved/s", "p50", "÷ closed", "p99", "p99.9", "lag p99", "verdict")
+	t.Header(header...)
 	for _, sw := range sweeps {
 		fam := strings.TrimPrefix(string(sw.Family), sw.Scenario+"/")
 		for i, st := range sw.Steps {
@@ -40,13 +49,16 @@ func loadSweeps(w io.Writer, s *results.Set, opts []tablewriter.Option, esc func
 			if i == 0 {
 				name = sw.Scenario + "/" + fam
 			}
-			row := []any{name, Count(st.Rate), "", "", "", "", "", "", st.Verdict}
+			row := []any{name, Count(st.Rate), "", "", "", "", "", st.Verdict}
+			ratio := ""
 			if st.Verdict != "skipped" && st.Verdict != "failed" {
-				ratio := ""
 				if c := sw.Metrics[results.MetricClosedLoop]; c > 0 && st.P50 > 0 {
 					ratio = fmt.Sprintf("%.2f×", st.P50/c)
 				}
-				row = []any{name, Count(st.Rate), Count(st.Achieved), Dur(st.P50), ratio, Dur(st.P99), Dur(st.P999), Dur(st.LagP99), st.Verdict}
+				row = []any{name, Count(st.Rate), Count(st.Achieved), Dur(st.P50), Dur(st.P99), Dur(st.P999), Dur(st.LagP99), st.Verdict}
+			}
+			if withClosed {
+				row = slices.Insert(row, 4, any(ratio))
 			}
 			if err := t.Append(row...); err != nil {
 				return fmt.Errorf("report: table: %w", err)

@@ -48,6 +48,11 @@ func TestLoadTables(t *testing.T) {
 			}
 		}
 	}
+	// No ÷ closed column when the run measured no closed loop.
+	var alone bytes.Buffer
+	if err := Text(&alone, loadSet()); err != nil || strings.Contains(alone.String(), "÷ closed") {
+		t.Fatalf("%v: a ÷ closed column without a closed loop:\n%s", err, alone.String())
+	}
 	// Nothing about load in a run without load benchmarks.
 	var buf bytes.Buffer
 	if err := Text(&buf, &results.Set{}); err != nil || strings.Contains(buf.String(), "under load") {
